@@ -1,0 +1,88 @@
+import type Provider from 'oidc-provider';
+import type { Config } from './config/schema.ts';
+import type { Logger } from './shared/logger.ts';
+import { openStorage, type Storage } from './storage/db.ts';
+import { migrate } from './storage/migrate.ts';
+import { purgeExpired } from './storage/oidc-adapter.ts';
+import { resolveKek } from './keys/kek-source.ts';
+import { createSigningKeyStore } from './keys/signing-keys.ts';
+import { getOrCreateSecret } from './keys/server-secrets.ts';
+import { createAccounts, type Accounts } from './identity/accounts.ts';
+import { createAuditLog, type AuditLog } from './audit/audit-log.ts';
+import { createProvider } from './protocol/provider.ts';
+import { createCsrf } from './http/csrf.ts';
+import { securityHeaders } from './http/security-headers.ts';
+import { healthRoutes } from './http/health.ts';
+import { staticAssets } from './http/static-assets.ts';
+import { interactionRoutes } from './ui/interaction-routes.ts';
+
+export interface Sekisho {
+  config: Config;
+  provider: Provider;
+  storage: Storage;
+  accounts: Accounts;
+  audit: AuditLog;
+  /** Request handler for node:http / node:https. */
+  callback: ReturnType<Provider['callback']>;
+  beginShutdown(): void;
+  close(): Promise<void>;
+}
+
+/** Builds a ready-to-serve Sekisho: storage migrated, keys loaded, provider configured. */
+export async function createSekisho(config: Config, logger: Logger): Promise<Sekisho> {
+  const storage = await openStorage({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize });
+  try {
+    const applied = await migrate(storage.db);
+    if (applied.length) logger.info('migrations applied', { applied, engine: storage.engine });
+
+    const kek = resolveKek(config, logger);
+    const keys = createSigningKeyStore(storage.db, kek);
+    const audit = createAuditLog(storage.db, logger);
+    const created = await keys.ensureKeys();
+    if (created.length) await audit.record({ type: 'key.created', outcome: 'success', details: { kids: created } });
+    const purged = await keys.purgeRetired();
+    if (purged.length) await audit.record({ type: 'key.purged', outcome: 'success', details: { kids: purged } });
+    const privateJwks = await keys.loadPrivateJwks();
+
+    const cookieKey = await getOrCreateSecret(storage.db, kek, 'cookie-key');
+    const csrfSecret = await getOrCreateSecret(storage.db, kek, 'csrf-secret');
+    const dpopNonceSecret = Buffer.from(config.dpop.nonceSecret ?? await getOrCreateSecret(storage.db, kek, 'dpop-nonce-secret'), 'base64url');
+
+    const accounts = createAccounts(storage.db);
+    const provider = createProvider({
+      config, db: storage.db, accounts, audit, logger,
+      jwks: { keys: privateJwks as never },
+      cookieKeys: [cookieKey],
+      dpopNonceSecret,
+    });
+
+    let shuttingDown = false;
+    provider.use(securityHeaders({ https: new URL(config.issuer).protocol === 'https:' }));
+    provider.use(healthRoutes(storage.db, () => shuttingDown));
+    provider.use(staticAssets);
+    provider.use(interactionRoutes({ provider, accounts, audit, csrf: createCsrf(csrfSecret, config.issuer) }));
+
+    const purgeTimer = setInterval(() => {
+      purgeExpired(storage.db).then(
+        (n) => { if (n) logger.debug('expired protocol records purged', { count: n }); },
+        (err: unknown) => logger.error('purge failed', { err }),
+      );
+    }, config.purgeIntervalSeconds * 1000);
+    purgeTimer.unref();
+
+    return {
+      config, provider, storage, accounts, audit,
+      callback: provider.callback(),
+      beginShutdown() { shuttingDown = true; },
+      async close() {
+        shuttingDown = true;
+        clearInterval(purgeTimer);
+        await audit.flush();
+        await storage.close();
+      },
+    };
+  } catch (err) {
+    await storage.close().catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration schema. Every key has a default (or is required) and a description;
+ * docs/configuration.md is generated from this file (`npm run docs:config`).
+ */
+const resourceServer = z.object({
+  identifier: z.url().describe('Resource indicator (RFC 8707) clients send as `resource`; also the token audience.'),
+  scopes: z.array(z.string().min(1)).default([]).describe('Scopes this API understands.'),
+  accessTokenFormat: z.enum(['opaque', 'jwt']).default('opaque')
+    .describe('`opaque` (introspected, revocable at once) or `jwt` (RFC 9068, verified offline; keep the TTL short).'),
+  accessTokenTtl: z.number().int().min(30).max(3600).default(300).describe('Access token lifetime in seconds.'),
+  introspectionClients: z.array(z.string().min(1)).default([])
+    .describe('client_ids this API authenticates as when it introspects; only they (and the token\'s own client) see its tokens.'),
+}).strict();
+
+export const configSchema = z.object({
+  mode: z.enum(['development', 'production']).default('development')
+    .describe('`production` refuses insecure settings: http issuer, missing keyEncryptionKey, development mailbox, demo accounts.'),
+  issuer: z.url().default('http://localhost:3000')
+    .describe('The issuer identifier: the public https URL clients use. http is accepted only in development and only for loopback hosts.'),
+  port: z.number().int().min(0).max(65535).default(3000).describe('TCP port to listen on.'),
+  host: z.string().default('127.0.0.1').describe('Address to bind.'),
+  dataDir: z.string().default('./data').describe('Folder for the embedded PGlite database (used when databaseUrl is empty).'),
+  databaseUrl: z.string().optional()
+    .describe('PostgreSQL connection URL. When set, PostgreSQL is used instead of the embedded PGlite engine.'),
+  databasePoolSize: z.number().int().min(1).max(200).default(10).describe('PostgreSQL connection pool size.'),
+  keyEncryptionKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be 32 random bytes, base64url (43 characters)').optional()
+    .describe('Key-encryption key for secrets at rest (signing keys, server secrets): 32 bytes base64url. Required in production; in development one is generated into dataDir.'),
+  keyRotationOverlapSeconds: z.number().int().min(0).default(86400)
+    .describe('How long a rotated-out signing key stays published in the JWKS so tokens it signed keep verifying.'),
+  trustProxy: z.boolean().default(false)
+    .describe('Honour X-Forwarded-* headers (set when behind a TLS-terminating proxy listed in mtls.trustedProxies).'),
+  tls: z.object({
+    certFile: z.string().describe('PEM server certificate (chain).'),
+    keyFile: z.string().describe('PEM private key.'),
+    clientCaFile: z.string().optional().describe('PEM bundle of CAs whose client certificates are trusted for tls_client_auth.'),
+  }).strict().optional().describe('Listen on HTTPS (TLS 1.2+, BCP 195 suites) and request client certificates.'),
+  mtls: z.object({
+    enabled: z.boolean().default(true).describe('Offer tls_client_auth, self_signed_tls_client_auth and certificate-bound tokens.'),
+    endpointAliasBase: z.url().optional()
+      .describe('Base URL of the mTLS endpoints advertised in mtls_endpoint_aliases (default: the issuer).'),
+    trustedProxies: z.array(z.string()).default([])
+      .describe('Peer addresses of TLS-terminating proxies allowed to pass a client certificate in certificateHeader.'),
+    certificateHeader: z.string().default('x-ssl-client-cert')
+      .describe('Header carrying the URL-encoded PEM client certificate from a trusted proxy.'),
+    verifiedHeader: z.string().default('x-ssl-client-verify')
+      .describe('Header in which a trusted proxy says `SUCCESS` when it verified the certificate chain (tls_client_auth).'),
+  }).strict().default({ enabled: true, trustedProxies: [], certificateHeader: 'x-ssl-client-cert', verifiedHeader: 'x-ssl-client-verify' }),
+  dpop: z.object({
+    requireNonce: z.boolean().default(false).describe('Require DPoP server nonces (use_dpop_nonce) at the token endpoint and PAR.'),
+    nonceSecret: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be 32 random bytes, base64url').optional()
+      .describe('Secret for DPoP nonces shared by every instance. Default: generated once and stored (encrypted) in the database, so instances sharing a database share it.'),
+  }).strict().default({ requireNonce: false }),
+  ttl: z.object({
+    authorizationCode: z.number().int().min(10).max(60).default(60).describe('Authorization code lifetime (FAPI: at most 60 s).'),
+    pushedAuthorizationRequest: z.number().int().min(10).max(599).default(60).describe('request_uri lifetime (below 600 s).'),
+    accessToken: z.number().int().min(30).max(3600).default(300).describe('Access token lifetime when no resource server says otherwise.'),
+    refreshToken: z.number().int().min(60).default(60 * 60 * 24 * 30).describe('Refresh token lifetime.'),
+    idToken: z.number().int().min(30).default(300).describe('ID token lifetime.'),
+    session: z.number().int().min(60).default(60 * 60 * 8).describe('Sign-in session lifetime.'),
+    interaction: z.number().int().min(60).default(60 * 10).describe('Time a person has to finish sign-in and consent.'),
+    grant: z.number().int().min(60).default(60 * 60 * 24 * 90).describe('Consent (grant) lifetime.'),
+    clientCredentials: z.number().int().min(30).max(3600).default(300).describe('client_credentials token lifetime.'),
+  }).strict().default({ authorizationCode: 60, pushedAuthorizationRequest: 60, accessToken: 300, refreshToken: 2592000, idToken: 300, session: 28800, interaction: 600, grant: 7776000, clientCredentials: 300 }),
+  resourceServers: z.array(resourceServer).default([]).describe('APIs tokens may be issued for (RFC 8707 resource indicators).'),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Minimum level written to the JSON log.'),
+  purgeIntervalSeconds: z.number().int().min(5).default(300).describe('How often expired protocol records are deleted.'),
+  maxBodyBytes: z.number().int().min(1024).max(1024 * 1024).default(64 * 1024).describe('Largest request body accepted.'),
+}).strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ResourceServerConfig = z.infer<typeof resourceServer>;

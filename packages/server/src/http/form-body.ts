@@ -1,0 +1,34 @@
+import type { Context } from 'koa';
+
+/** Thrown for a body we will not parse; the caller answers 400/413 with a safe message. */
+export class FormBodyError extends Error {
+  override name = 'FormBodyError';
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/**
+ * Reads an application/x-www-form-urlencoded body for our own pages. Strict: size-limited,
+ * duplicate fields refused (never merged), only the named fields kept.
+ */
+export async function readForm<K extends string>(ctx: Context, fields: readonly K[], limit = 16 * 1024): Promise<Partial<Record<K, string>>> {
+  if (!ctx.is('application/x-www-form-urlencoded')) throw new FormBodyError(415, 'expected a form submission');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new FormBodyError(413, 'form too large');
+    chunks.push(chunk);
+  }
+  const params = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+  const out: Partial<Record<K, string>> = {};
+  for (const field of fields) {
+    const values = params.getAll(field);
+    if (values.length > 1) throw new FormBodyError(400, `field ${field} given more than once`);
+    if (values.length === 1) out[field] = values[0]!;
+  }
+  return out;
+}

@@ -1,0 +1,207 @@
+/**
+ * The one module that configures oidc-provider and touches anything beyond its documented
+ * configuration (the replay store and the consume-conflict errors). Everything FAPI 2.0 asks of the
+ * server side is decided here or in the small modules it imports.
+ */
+import { createHash } from 'node:crypto';
+import Provider, { errors, type Configuration, type KoaContextWithOIDC, type JWKS } from 'oidc-provider';
+import type { Kysely } from 'kysely';
+import type { Config } from '../config/schema.ts';
+import type { Database } from '../storage/schema.ts';
+import { createOidcAdapterFactory, deleteGrantRecords, insertJtiIfNew } from '../storage/oidc-adapter.ts';
+import type { Accounts } from '../identity/accounts.ts';
+import { accountClaims } from '../identity/claims.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { Logger } from '../shared/logger.ts';
+import { FAPI_ALGS, FAPI_AUTH_METHODS } from './algorithms.ts';
+import { certificateSubjectMatches, createCertificateSource } from './mtls.ts';
+import { createResourceServers } from './resource-servers.ts';
+import { ACR_VALUES, SCOPE_CLAIMS } from './claims-catalogue.ts';
+import { auditProviderEvents } from './provider-events.ts';
+import { renderProtocolError } from '../ui/error-page.ts';
+import { logoutSource, postLogoutSuccessSource } from '../ui/logout-pages.ts';
+
+export const ROUTES = {
+  authorization: '/auth',
+  pushed_authorization_request: '/par',
+  token: '/token',
+  userinfo: '/userinfo',
+  jwks: '/jwks',
+  introspection: '/token/introspection',
+  revocation: '/token/revocation',
+  end_session: '/session/end',
+  backchannel_authentication: '/backchannel',
+} as const;
+
+export interface ProviderDeps {
+  config: Config;
+  db: Kysely<Database>;
+  accounts: Accounts;
+  audit: AuditLog;
+  logger: Logger;
+  jwks: JWKS;
+  cookieKeys: string[];
+  dpopNonceSecret: Buffer;
+}
+
+export function createProvider(deps: ProviderDeps): Provider {
+  const { config, db, accounts, audit, logger } = deps;
+  const certificates = createCertificateSource(config.mtls);
+  const resourceServers = createResourceServers(config.resourceServers);
+  const algs = [...FAPI_ALGS];
+
+  const adapter = createOidcAdapterFactory(db, {
+    async onConsumeConflict(model, _id, grantId) {
+      // Second redemption of a single-use record: the loser of a race, or a replay.
+      if (model === 'PushedAuthorizationRequest') throw new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used');
+      if (grantId && (model === 'AuthorizationCode' || model === 'RefreshToken')) {
+        // RFC 6749 §4.1.2: a code used twice revokes what was issued from it.
+        await deleteGrantRecords(db, grantId);
+        audit.recordInBackground({ type: 'grant.revoked', outcome: 'success', details: { grantId, reason: `${model} reused` } });
+      }
+      throw new errors.InvalidGrant(`${model === 'AuthorizationCode' ? 'authorization code' : 'grant'} already consumed`);
+    },
+  });
+
+  const configuration: Configuration = {
+    adapter: adapter as unknown as Configuration['adapter'],
+    clients: [],
+    jwks: deps.jwks,
+    cookies: {
+      keys: deps.cookieKeys,
+      names: { session: 'sekisho.session', interaction: 'sekisho.interaction', resume: 'sekisho.resume' },
+      long: { signed: true, httpOnly: true, sameSite: 'lax' },
+      short: { signed: true, httpOnly: true, sameSite: 'lax' },
+    },
+    async findAccount(_ctx, sub) {
+      const account = await accounts.findById(sub);
+      if (!account) return undefined;
+      return { accountId: account.id, claims: async () => ({ sub: account.id, ...accountClaims(account) }) };
+    },
+    claims: SCOPE_CLAIMS,
+    acrValues: [...ACR_VALUES],
+    scopes: ['openid', 'offline_access', ...Object.entries(SCOPE_CLAIMS).filter(([s, claims]) => s !== 'openid' && claims !== null).map(([s]) => s)],
+    responseTypes: ['code'],
+    pkce: { required: () => true },
+    clientAuthMethods: [...FAPI_AUTH_METHODS],
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'private_key_jwt',
+      id_token_signed_response_alg: 'ES256',
+      authorization_signed_response_alg: 'ES256',
+    },
+    clientBasedCORS: () => false,
+    enabledJWA: {
+      clientAuthSigningAlgValues: algs,
+      idTokenSigningAlgValues: algs,
+      requestObjectSigningAlgValues: algs,
+      userinfoSigningAlgValues: algs,
+      introspectionSigningAlgValues: algs,
+      authorizationSigningAlgValues: algs,
+      dPoPSigningAlgValues: algs,
+    },
+    routes: { ...ROUTES },
+    allowOmittingSingleRegisteredRedirectUri: false,
+    conformIdTokenClaims: true,
+    rotateRefreshToken: false,
+    async issueRefreshToken(_ctx, client, code) {
+      return client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access');
+    },
+    ttl: {
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.accessToken,
+      AuthorizationCode: config.ttl.authorizationCode,
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.clientCredentials,
+      IdToken: config.ttl.idToken,
+      Interaction: config.ttl.interaction,
+      Session: config.ttl.session,
+      Grant: config.ttl.grant,
+      RefreshToken: config.ttl.refreshToken,
+    },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    renderError: renderProtocolError,
+    discovery: {
+      claim_types_supported: ['normal'],
+      ...(config.mtls.enabled ? { mtls_endpoint_aliases: mtlsAliases(config) } : {}),
+    },
+    features: {
+      devInteractions: { enabled: false },
+      fapi: { enabled: true, profile: '2.0' },
+      pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: true, allowUnregisteredRedirectUris: false },
+      requestObjects: { enabled: true, requireSignedRequestObject: false },
+      jwtResponseModes: { enabled: true },
+      jwtIntrospection: { enabled: true },
+      claimsParameter: { enabled: true },
+      clientCredentials: { enabled: true },
+      userinfo: { enabled: true },
+      dPoP: {
+        enabled: true,
+        nonceSecret: deps.dpopNonceSecret,
+        requireNonce: () => config.dpop.requireNonce,
+        allowReplay: false,
+      },
+      mTLS: {
+        enabled: config.mtls.enabled,
+        certificateBoundAccessTokens: config.mtls.enabled,
+        tlsClientAuth: config.mtls.enabled,
+        selfSignedTlsClientAuth: config.mtls.enabled,
+        getCertificate: (ctx) => certificates.certificate(ctx) ?? undefined,
+        certificateAuthorized: (ctx) => certificates.authorized(ctx),
+        certificateSubjectMatches: (ctx, property, expected) => {
+          const cert = certificates.certificate(ctx);
+          return cert !== null && certificateSubjectMatches(cert, property, expected);
+        },
+      } as NonNullable<Configuration['features']>['mTLS'],
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: (_ctx, _client, oneOf) => oneOf ?? undefined,
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx, indicator) => {
+          const info = resourceServers.info(indicator);
+          if (!info) throw new errors.InvalidTarget(`unknown resource indicator ${indicator}`);
+          return info;
+        },
+      },
+      introspection: {
+        enabled: true,
+        // I1: only the token's own client or a resource server the token is for; anyone else sees active:false.
+        allowedPolicy: (_ctx, caller, token) => token.clientId === caller.clientId
+          || resourceServers.mayIntrospect(caller.clientId, (token as { aud?: string | string[] }).aud),
+      },
+      revocation: {
+        enabled: true,
+        allowedPolicy: (_ctx, caller, token) => {
+          if (token.clientId !== caller.clientId) throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
+          return true;
+        },
+      },
+      rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
+    },
+  };
+
+  const provider = new Provider(config.issuer, configuration);
+  provider.proxy = config.trustProxy;
+
+  // N3/C3/DP1: jti replay refused atomically, even between instances racing on one database.
+  const replay = provider.ReplayDetection as unknown as { unique(iss: string, jti: string, exp: number): Promise<boolean> };
+  replay.unique = async (iss, jti, exp) => {
+    const id = createHash('sha256').update(`${iss}${jti}`).digest('base64url');
+    return insertJtiIfNew(db, id, { iss, jti: id, kind: 'ReplayDetection', exp }, exp - Math.floor(Date.now() / 1000));
+  };
+
+  auditProviderEvents(provider, audit, logger);
+  return provider;
+}
+
+function mtlsAliases(config: Config): Record<string, string> {
+  const base = (config.mtls.endpointAliasBase ?? config.issuer).replace(/\/$/, '');
+  return {
+    token_endpoint: `${base}${ROUTES.token}`,
+    pushed_authorization_request_endpoint: `${base}${ROUTES.pushed_authorization_request}`,
+    userinfo_endpoint: `${base}${ROUTES.userinfo}`,
+    introspection_endpoint: `${base}${ROUTES.introspection}`,
+    revocation_endpoint: `${base}${ROUTES.revocation}`,
+  };
+}
+
+export type { KoaContextWithOIDC };
