@@ -2,13 +2,14 @@
 export const SCOPE_CLAIMS = {
   acr: null,
   auth_time: null,
-  openid: ['sub'],
+  // amr rides with openid so every ID token says how the person signed in (RFC 8176).
+  openid: ['sub', 'amr'],
   profile: ['name', 'family_name', 'given_name', 'middle_name', 'nickname', 'preferred_username',
     'profile', 'picture', 'website', 'gender', 'birthdate', 'zoneinfo', 'locale', 'updated_at'],
   email: ['email', 'email_verified'],
   phone: ['phone_number', 'phone_number_verified'],
   address: ['address'],
-} as const satisfies Record<string, readonly string[] | null>;
+} as const satisfies Record<string, readonly string[] | Record<string, null> | null>;
 
 /**
  * Authentication assurance (`acr`), NIST SP 800-63B levels. Password sign-in reaches AAL1; the

@@ -90,6 +90,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       token_endpoint_auth_method: 'private_key_jwt',
       id_token_signed_response_alg: 'ES256',
       authorization_signed_response_alg: 'ES256',
+      introspection_signed_response_alg: 'ES256',
     },
     clientBasedCORS: () => false,
     enabledJWA: {
