@@ -69,20 +69,24 @@ export function applyFapiClientPolicy(input: Metadata): Metadata & { client_id: 
     if (ENCRYPTION_FIELDS.test(field)) fail(field, 'encryption of responses and request objects is not offered');
   }
 
-  const responseTypes = m.response_types ?? ['code'];
-  if (!Array.isArray(responseTypes) || responseTypes.length !== 1 || responseTypes[0] !== 'code') {
-    fail('response_types', 'only ["code"] is allowed (implicit and hybrid flows are refused)');
-  }
-  m.response_types = ['code'];
   const grantTypes = m.grant_types ?? ['authorization_code'];
   if (!Array.isArray(grantTypes) || !grantTypes.every((g) => typeof g === 'string' && GRANT_TYPES.has(g))) {
     fail('grant_types', `allowed values: ${[...GRANT_TYPES].join(', ')} (password and implicit are refused)`);
   }
   m.grant_types = grantTypes;
+  const usesCodeFlow = (grantTypes as string[]).includes('authorization_code');
+  const responseTypes = m.response_types ?? (usesCodeFlow ? ['code'] : []);
+  const allowed = usesCodeFlow ? ['code'] : [];
+  if (!Array.isArray(responseTypes) || responseTypes.length !== allowed.length || responseTypes.some((r, i) => r !== allowed[i])) {
+    fail('response_types', usesCodeFlow
+      ? 'only ["code"] is allowed (implicit and hybrid flows are refused)'
+      : 'must be empty for a client without the authorization_code grant');
+  }
+  m.response_types = allowed;
 
   const redirectUris = m.redirect_uris ?? [];
   if (!Array.isArray(redirectUris)) fail('redirect_uris', 'must be an array of URLs');
-  if ((grantTypes as string[]).includes('authorization_code') && (redirectUris as unknown[]).length === 0) {
+  if (usesCodeFlow && (redirectUris as unknown[]).length === 0) {
     fail('redirect_uris', 'at least one redirect URI is needed for the authorization code grant');
   }
   for (const uri of redirectUris as unknown[]) {

@@ -89,9 +89,15 @@ export function createOidcAdapterFactory(db: Kysely<Database>, hooks: AdapterHoo
   };
 }
 
-/** Deletes every protocol record of a grant, whatever its model (code reuse, consent withdrawal). */
+/**
+ * Deletes a grant and every protocol record issued under it, whatever the model (code reuse,
+ * consent withdrawal). The Grant row goes too, so a token saved a moment later by a racing
+ * request is still dead: oidc-provider refuses tokens whose grant is gone.
+ */
 export async function deleteGrantRecords(db: Kysely<Database>, grantId: string): Promise<void> {
-  await db.deleteFrom('oidc_models').where('grant_id', '=', grantId).execute();
+  await db.deleteFrom('oidc_models')
+    .where((eb) => eb.or([eb('grant_id', '=', grantId), eb.and([eb('model', '=', 'Grant'), eb('id', '=', grantId)])]))
+    .execute();
 }
 
 /**

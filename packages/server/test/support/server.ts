@@ -23,6 +23,7 @@ export interface TestPki {
 
 export interface TestServer {
   issuer: string;
+  port: number;
   config: Config;
   app: Sekisho;
   pki: TestPki | undefined;
@@ -37,6 +38,8 @@ export interface TestServer {
 export interface TestServerOptions {
   engine?: EngineName;
   https?: boolean;
+  /** Plain HTTP listener with an https issuer: the server sits behind a TLS-terminating proxy. */
+  behindProxy?: boolean;
   config?: Record<string, unknown>;
 }
 
@@ -61,7 +64,7 @@ async function testPki(): Promise<TestPki> {
 /** Starts a real Sekisho (HTTPS by default, with client certificates) on a temporary store. */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const engine = options.engine ?? 'pglite';
-  const https = options.https ?? true;
+  const https = options.behindProxy ? false : options.https ?? true;
   const dir = mkdtempSync(join(tmpdir(), 'sekisho-test-'));
   const port = await freePort();
   const pki = https ? await testPki() : undefined;
@@ -71,7 +74,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     writeFileSync(join(dir, 'client-ca.crt'), pki.caPem);
   }
   const database = engine === 'postgres' ? await createTempDatabase() : undefined;
-  const issuer = `${https ? 'https' : 'http'}://localhost:${port}`;
+  const issuer = `${https || options.behindProxy ? 'https' : 'http'}://localhost:${port}`;
   const config = parseConfig({
     issuer, port, host: '127.0.0.1', dataDir: join(dir, 'data'), databaseUrl: database?.url,
     keyEncryptionKey: generateKekValue(), logLevel: 'warn', databasePoolSize: 20,
@@ -87,7 +90,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
 
   const agents: Agent[] = [];
   const result: TestServer = {
-    issuer, config, pki, logs,
+    issuer, port, config, pki, logs,
     get app() { return app; },
     dispatcher(client) {
       const agent = new Agent({ connect: { ...(pki ? { ca: pki.caPem } : {}), ...(client ? { cert: client.certPem, key: client.keyPem } : {}) } });

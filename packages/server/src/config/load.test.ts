@@ -1,0 +1,35 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { configFromEnv, loadConfig, parseConfig, ConfigError } from './load.ts';
+
+describe('configuration', () => {
+  it('has safe defaults that start a development server', () => {
+    const c = parseConfig({});
+    assert.equal(c.mode, 'development');
+    assert.equal(c.ttl.authorizationCode, 60);
+    assert.equal(c.dpop.requireNonce, false);
+  });
+
+  it('maps SEKISHO_* variables (nested with __) and DATABASE_URL', () => {
+    assert.deepEqual(configFromEnv({ SEKISHO_PORT: '8080', SEKISHO_TTL__ACCESS_TOKEN: '120', DATABASE_URL: 'postgres://x/y', SEKISHO_MTLS__TRUSTED_PROXIES: '["10.0.0.1"]', HOME: '/root' }), {
+      port: 8080, ttl: { accessToken: 120 }, databaseUrl: 'postgres://x/y', mtls: { trustedProxies: ['10.0.0.1'] },
+    });
+  });
+
+  it('names the key at fault', () => {
+    assert.throws(() => parseConfig({ ttl: { authorizationCode: 600 } }), (err: Error) => err instanceof ConfigError && /ttl\.authorizationCode/.test(err.message));
+    assert.throws(() => parseConfig({ porrt: 1 }), /porrt|Unrecognized/);
+    assert.throws(() => loadConfig({ SEKISHO_PORT: 'eighty' }), /port/);
+  });
+
+  it('production refuses an http issuer and a missing key-encryption key', () => {
+    assert.throws(() => parseConfig({ mode: 'production', issuer: 'http://as.example.com' }), (err: Error) =>
+      /issuer: must be an https URL/.test(err.message) && /keyEncryptionKey: required/.test(err.message));
+    const ok = parseConfig({ mode: 'production', issuer: 'https://as.example.com', keyEncryptionKey: 'A'.repeat(43) });
+    assert.equal(ok.mode, 'production');
+  });
+
+  it('refuses a key-encryption key of the wrong size', () => {
+    assert.throws(() => parseConfig({ keyEncryptionKey: 'short' }), /keyEncryptionKey/);
+  });
+});
