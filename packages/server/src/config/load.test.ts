@@ -23,10 +23,15 @@ describe('configuration', () => {
   });
 
   it('production refuses an http issuer and a missing key-encryption key', () => {
-    assert.throws(() => parseConfig({ mode: 'production', issuer: 'http://as.example.com' }), (err: Error) =>
+    assert.throws(() => parseConfig({ mode: 'production', issuer: 'http://localhost' }), (err: Error) =>
       /issuer: must be an https URL/.test(err.message) && /keyEncryptionKey: required/.test(err.message));
     const ok = parseConfig({ mode: 'production', issuer: 'https://as.example.com', keyEncryptionKey: 'A'.repeat(43) });
     assert.equal(ok.mode, 'production');
+  });
+
+  it('accepts an http issuer only on loopback', () => {
+    assert.throws(() => parseConfig({ issuer: 'http://as.example.com' }), /issuer: http is allowed only for a loopback host/);
+    assert.ok(parseConfig({ issuer: 'http://127.0.0.1:4000' }));
   });
 
   it('refuses a key-encryption key of the wrong size', () => {

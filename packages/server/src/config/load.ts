@@ -59,6 +59,10 @@ export function parseConfig(raw: Record<string, unknown>): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const config = result.data;
+  const issuer = new URL(config.issuer);
+  if (issuer.protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(issuer.hostname)) {
+    throw new ConfigError('invalid configuration:\n  issuer: http is allowed only for a loopback host (localhost, 127.0.0.1, [::1]); use https');
+  }
   const problems = productionProblems(config);
   if (problems.length) {
     throw new ConfigError(`refusing to start in production mode:\n${problems.map((p) => `  ${p}`).join('\n')}`);

@@ -16,7 +16,7 @@ const resourceServer = z.object({
 
 export const configSchema = z.object({
   mode: z.enum(['development', 'production']).default('development')
-    .describe('`production` refuses insecure settings: http issuer, missing keyEncryptionKey, development mailbox, demo accounts.'),
+    .describe('`production` refuses insecure settings (an http issuer, a missing keyEncryptionKey); `development` allows an http issuer on loopback and generates a key-encryption key.'),
   issuer: z.url().default('http://localhost:3000')
     .describe('The issuer identifier: the public https URL clients use. http is accepted only in development and only for loopback hosts.'),
   port: z.number().int().min(0).max(65535).default(3000).describe('TCP port to listen on.'),
@@ -46,15 +46,15 @@ export const configSchema = z.object({
       .describe('Header carrying the URL-encoded PEM client certificate from a trusted proxy.'),
     verifiedHeader: z.string().default('x-ssl-client-verify')
       .describe('Header in which a trusted proxy says `SUCCESS` when it verified the certificate chain (tls_client_auth).'),
-  }).strict().default({ enabled: true, trustedProxies: [], certificateHeader: 'x-ssl-client-cert', verifiedHeader: 'x-ssl-client-verify' }),
+  }).strict().default({ enabled: true, trustedProxies: [], certificateHeader: 'x-ssl-client-cert', verifiedHeader: 'x-ssl-client-verify' })
+    .describe('Mutual TLS (RFC 8705): client authentication and certificate-bound tokens, directly or through a trusted proxy.'),
   dpop: z.object({
     requireNonce: z.boolean().default(false).describe('Require DPoP server nonces (use_dpop_nonce) at the token endpoint and PAR.'),
     nonceSecret: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be 32 random bytes, base64url').optional()
       .describe('Secret for DPoP nonces shared by every instance. Default: generated once and stored (encrypted) in the database, so instances sharing a database share it.'),
-  }).strict().default({ requireNonce: false }),
+  }).strict().default({ requireNonce: false }).describe('DPoP (RFC 9449) settings.'),
   ttl: z.object({
     authorizationCode: z.number().int().min(10).max(60).default(60).describe('Authorization code lifetime (FAPI: at most 60 s).'),
-    pushedAuthorizationRequest: z.number().int().min(10).max(599).default(60).describe('request_uri lifetime (below 600 s).'),
     accessToken: z.number().int().min(30).max(3600).default(300).describe('Access token lifetime when no resource server says otherwise.'),
     refreshToken: z.number().int().min(60).default(60 * 60 * 24 * 30).describe('Refresh token lifetime.'),
     idToken: z.number().int().min(30).default(300).describe('ID token lifetime.'),
@@ -62,7 +62,8 @@ export const configSchema = z.object({
     interaction: z.number().int().min(60).default(60 * 10).describe('Time a person has to finish sign-in and consent.'),
     grant: z.number().int().min(60).default(60 * 60 * 24 * 90).describe('Consent (grant) lifetime.'),
     clientCredentials: z.number().int().min(30).max(3600).default(300).describe('client_credentials token lifetime.'),
-  }).strict().default({ authorizationCode: 60, pushedAuthorizationRequest: 60, accessToken: 300, refreshToken: 2592000, idToken: 300, session: 28800, interaction: 600, grant: 7776000, clientCredentials: 300 }),
+  }).strict().default({ authorizationCode: 60, accessToken: 300, refreshToken: 2592000, idToken: 300, session: 28800, interaction: 600, grant: 7776000, clientCredentials: 300 })
+    .describe('Lifetimes in seconds. request_uri lifetime is fixed at 60 s (RFC 9126, FAPI: below 600 s).'),
   resourceServers: z.array(resourceServer).default([]).describe('APIs tokens may be issued for (RFC 8707 resource indicators).'),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Minimum level written to the JSON log.'),
   purgeIntervalSeconds: z.number().int().min(5).default(300).describe('How often expired protocol records are deleted.'),

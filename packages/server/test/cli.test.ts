@@ -1,0 +1,135 @@
+/** The sekisho command as an operator uses it: separate processes on one data folder. */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exportJWK, generateKeyPair } from 'jose';
+import { generateKekValue } from '../src/keys/kek.ts';
+
+const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+
+function run(args: string[], input = '', extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { env: { ...env, ...extraEnv } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d; });
+    child.stderr.on('data', (d: Buffer) => { stderr += d; });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'sekisho-cli-'));
+  env = { PATH: process.env.PATH, SEKISHO_DATA_DIR: join(dir, 'data'), SEKISHO_KEY_ENCRYPTION_KEY: generateKekValue(), SEKISHO_LOG_LEVEL: 'warn' };
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('sekisho CLI', () => {
+  it('migrate applies once, then reports up to date', async () => {
+    const first = await run(['migrate']);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /applied: 0001_core/);
+    const second = await run(['migrate']);
+    assert.match(second.stdout, /up to date/);
+  });
+
+  it('client add / list / show / remove with FAPI metadata checks that name the field', async () => {
+    const { publicKey } = await generateKeyPair('ES256');
+    const metadata = {
+      client_id: 'fintech-app', client_name: 'Fintech App', token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' }] },
+      redirect_uris: ['https://fintech.example.jp/callback'], dpop_bound_access_tokens: true,
+    };
+    writeFileSync(join(dir, 'client.json'), JSON.stringify(metadata));
+    const added = await run(['client', 'add', '--file', join(dir, 'client.json')]);
+    assert.equal(added.code, 0, added.stderr);
+    assert.equal(JSON.parse(added.stdout).client_id, 'fintech-app');
+
+    const duplicate = await run(['client', 'add', '--file', '-'], JSON.stringify(metadata));
+    assert.equal(duplicate.code, 65);
+    assert.match(duplicate.stderr, /client_id: fintech-app is already registered/);
+
+    const rs256 = await run(['client', 'add', '--file', '-'], JSON.stringify({ ...metadata, client_id: 'x', id_token_signed_response_alg: 'RS256' }));
+    assert.equal(rs256.code, 65);
+    assert.match(rs256.stderr, /^invalid_client_metadata: id_token_signed_response_alg/);
+    const httpRedirect = await run(['client', 'add', '--file', '-'], JSON.stringify({ ...metadata, client_id: 'y', redirect_uris: ['http://fintech.example.jp/cb'] }));
+    assert.match(httpRedirect.stderr, /^invalid_redirect_uri: redirect_uris/);
+    const secret = await run(['client', 'add', '--file', '-'], JSON.stringify({ ...metadata, client_id: 'z', token_endpoint_auth_method: 'client_secret_basic' }));
+    assert.match(secret.stderr, /^invalid_client_metadata: token_endpoint_auth_method/);
+    const garbage = await run(['client', 'add', '--file', '-'], '{not json');
+    assert.equal(garbage.code, 65);
+
+    const list = await run(['client', 'list']);
+    assert.match(list.stdout, /^fintech-app\tprivate_key_jwt\tsecurity-profile\tFintech App$/m);
+    assert.doesNotMatch(list.stdout, /^[xyz]\t/m);
+    const show = await run(['client', 'show', 'fintech-app']);
+    assert.equal(JSON.parse(show.stdout).redirect_uris[0], 'https://fintech.example.jp/callback');
+    const removed = await run(['client', 'remove', 'fintech-app']);
+    assert.equal(removed.code, 0);
+    assert.equal((await run(['client', 'remove', 'fintech-app'])).code, 1);
+    assert.equal((await run(['client', 'list'])).stdout, '');
+  });
+
+  it('user add reads the password from standard input and refuses a weak one', async () => {
+    const ok = await run(['user', 'add', '--username', 'hanako', '--claims', '{"email":"hanako@example.jp","name":"山田 花子"}'], 'correct horse battery staple\n');
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(JSON.parse(ok.stdout).username, 'hanako');
+    const taken = await run(['user', 'add', '--username', 'hanako'], 'another long password\n');
+    assert.equal(taken.code, 1);
+    assert.match(taken.stderr, /taken/);
+    const weak = await run(['user', 'add', '--username', 'taro'], 'short\n');
+    assert.equal(weak.code, 65);
+    const badClaims = await run(['user', 'add', '--username', 'jiro', '--claims', '{"email":"not-an-email"}'], 'long enough password\n');
+    assert.match(badClaims.stderr, /--claims: email/);
+  });
+
+  it('keys list and rotate: new keys sign, old ones stay published for the overlap', async () => {
+    const before = await run(['keys', 'list']);
+    const active = before.stdout.trim().split('\n');
+    assert.equal(active.length, 3);
+    assert.ok(active.every((l) => l.endsWith('\tactive')));
+    const rotated = await run(['keys', 'rotate']);
+    assert.equal(rotated.code, 0, rotated.stderr);
+    assert.equal(JSON.parse(rotated.stdout).created.length, 3);
+    const afterList = (await run(['keys', 'list'])).stdout.trim().split('\n');
+    assert.equal(afterList.filter((l) => l.endsWith('\tactive')).length, 3);
+    assert.equal(afterList.filter((l) => l.includes('retired, published until')).length, 3);
+    const audit = await run(['audit', 'list', '--type', 'key.rotated']);
+    assert.equal(audit.stdout.trim().split('\n').length, 1);
+  });
+
+  it('configuration errors name the key and exit 78', async () => {
+    const bad = await run(['migrate'], '', { SEKISHO_TTL__AUTHORIZATION_CODE: '600' });
+    assert.equal(bad.code, 78);
+    assert.match(bad.stderr, /ttl\.authorizationCode/);
+    const prod = await run(['migrate'], '', { SEKISHO_MODE: 'production', SEKISHO_KEY_ENCRYPTION_KEY: '' });
+    assert.equal(prod.code, 78);
+    assert.match(prod.stderr, /issuer: must be an https URL in production/);
+    assert.match(prod.stderr, /keyEncryptionKey: required in production/);
+  });
+
+  it('start serves /readyz and shuts down gracefully on SIGTERM', async () => {
+    const child = spawn(process.execPath, [MAIN, 'start'], { env: { ...env, SEKISHO_PORT: '0', SEKISHO_LOG_LEVEL: 'info' } });
+    let output = '';
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no listening line: ${output}`)), 30_000);
+      child.stdout.on('data', (d: Buffer) => {
+        output += d;
+        const m = /"msg":"sekisho listening".*"port":(\d+)/.exec(output);
+        if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+      });
+    });
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    assert.equal(ready.status, 200);
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    assert.match(output, /"msg":"shutting down","signal":"SIGTERM"/);
+  });
+});
