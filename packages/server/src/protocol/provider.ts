@@ -105,6 +105,14 @@ export function createProvider(deps: ProviderDeps): Provider {
     routes: { ...ROUTES },
     allowOmittingSingleRegisteredRedirectUri: false,
     conformIdTokenClaims: true,
+    async assertJwtClientAuthClaimsAndHeader(ctx, claims) {
+      // C2 (SP 5.3.2.1-8): aud is the issuer as a single string (this replaces the library's FAPI 2.0 default).
+      if (claims.aud !== ctx.oidc.issuer) throw new errors.InvalidClientAuth('audience (aud) must equal the issuer identifier');
+      // C3 (SP 5.3.2.1-13): the library checks iat only when exp is absent; refuse more than 60 s ahead.
+      if (typeof claims.iat === 'number' && claims.iat > Math.floor(Date.now() / 1000) + 60) {
+        throw new errors.InvalidClientAuth('iat (issued at) is more than 60 seconds in the future');
+      }
+    },
     rotateRefreshToken: false,
     async issueRefreshToken(_ctx, client, code) {
       return client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access');
@@ -189,6 +197,18 @@ export function createProvider(deps: ProviderDeps): Provider {
     const id = createHash('sha256').update(`${iss}${jti}`).digest('base64url');
     return insertJtiIfNew(db, id, { iss, jti: id, kind: 'ReplayDetection', exp }, exp - Math.floor(Date.now() / 1000));
   };
+
+  // C4: a client_id parameter that disagrees with the authenticated client is answered by the
+  // library with 400 invalid_request before the client is looked up; FAPI 2.0 wants invalid_client.
+  // Matched on the library's exact description (the version is pinned; a test guards it).
+  provider.use(async (ctx, next) => {
+    await next();
+    const body = ctx.body as { error?: unknown; error_description?: unknown } | undefined;
+    if (ctx.status === 400 && body?.error === 'invalid_request' && body.error_description === 'client_id mismatch') {
+      ctx.status = 401;
+      ctx.body = { error: 'invalid_client', error_description: 'client authentication failed' };
+    }
+  });
 
   auditProviderEvents(provider, audit, logger);
   return provider;

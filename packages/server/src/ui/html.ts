@@ -36,7 +36,7 @@ export function page(lang: Lang, title: string, body: Html, options: { langSwitc
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${title} · ${t(lang, 'app.name')}</title>
 <link rel="stylesheet" href="/assets/app.css">
 </head>

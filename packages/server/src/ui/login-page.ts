@@ -15,6 +15,6 @@ ${v.error ? html`<p class="alert" role="alert" id="login-error">${v.error}</p>` 
 </form>
 <form method="post" action="/interaction/${v.uid}/abort" class="actions">
   <input type="hidden" name="csrf" value="${v.csrf}">
-  <button class="secondary" type="submit">${t(lang, 'consent.deny')}</button>
+  <button class="secondary" type="submit">${t(lang, 'login.cancel')}</button>
 </form>`, { langSwitchHref: `/interaction/${v.uid}?lang=${lang === 'ja' ? 'en' : 'ja'}` });
 }
