@@ -16,11 +16,18 @@ export class FormBodyError extends Error {
  */
 export async function readForm<K extends string>(ctx: Context, fields: readonly K[], limit = 16 * 1024): Promise<Partial<Record<K, string>>> {
   if (!ctx.is('application/x-www-form-urlencoded')) throw new FormBodyError(415, 'expected a form submission');
+  // An oversized body is refused without reading it; the connection is closed after the answer
+  // so the unread rest can never be parsed as the next request on a keep-alive connection.
+  const tooLarge = () => {
+    ctx.set('Connection', 'close');
+    return new FormBodyError(413, 'form too large');
+  };
+  if ((ctx.request.length ?? 0) > limit) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+  for await (const chunk of ctx.req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) throw new FormBodyError(413, 'form too large');
+    if (size > limit) throw tooLarge();
     chunks.push(chunk);
   }
   const params = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));

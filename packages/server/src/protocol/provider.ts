@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC, type JWKS } from 'oidc-provider';
 import type { Kysely } from 'kysely';
+import { decodeJwt } from 'jose';
 import type { Config } from '../config/schema.ts';
 import type { Database } from '../storage/schema.ts';
 import { createOidcAdapterFactory, deleteGrantRecords, insertJtiIfNew } from '../storage/oidc-adapter.ts';
@@ -195,16 +196,31 @@ export function createProvider(deps: ProviderDeps): Provider {
   const replay = provider.ReplayDetection as unknown as { unique(iss: string, jti: string, exp: number): Promise<boolean> };
   replay.unique = async (iss, jti, exp) => {
     const id = createHash('sha256').update(`${iss}${jti}`).digest('base64url');
-    return insertJtiIfNew(db, id, { iss, jti: id, kind: 'ReplayDetection', exp }, exp - Math.floor(Date.now() / 1000));
+    const fresh = await insertJtiIfNew(db, id, { iss, jti: id, kind: 'ReplayDetection', exp }, exp - Math.floor(Date.now() / 1000));
+    // RFC 9449 §4.3/§5: a replayed DPoP proof is invalid_dpop_proof, whatever error the caller would pick.
+    if (!fresh && isCurrentDpopProofJti(jti)) throw new errors.InvalidDpopProof('DPoP proof JWT replay detected');
+    return fresh;
   };
 
-  // C4: a client_id parameter that disagrees with the authenticated client is answered by the
-  // library with 400 invalid_request before the client is looked up; FAPI 2.0 wants invalid_client.
-  // Matched on the library's exact description (the version is pinned; a test guards it).
+  // T3: a refresh token keeps the sender constraint of the access token issued with it, for
+  // confidential clients too (the library binds refresh tokens of public clients only).
+  const refreshTokenPrototype = (provider.RefreshToken as unknown as { prototype: BindableToken & { save(...args: unknown[]): Promise<string> } }).prototype;
+  const saveRefreshToken = refreshTokenPrototype.save;
+  refreshTokenPrototype.save = function save(this: BindableToken, ...args: unknown[]) {
+    const accessToken = Provider.ctx?.oidc?.entities?.AccessToken as BindableToken | undefined;
+    if (accessToken?.jkt && !this.jkt) this.jkt = accessToken.jkt;
+    if (accessToken?.['x5t#S256'] && !this['x5t#S256']) this['x5t#S256'] = accessToken['x5t#S256'];
+    return saveRefreshToken.apply(this, args);
+  };
+
+  // C4 and RFC 7521 §4.2.1: a client_id parameter that disagrees with the authenticated client, or
+  // an unparseable client assertion, is answered by the library with 400 invalid_request before
+  // the client is looked up; both are failed client authentication (401 invalid_client).
+  // Matched on the library's exact descriptions (the version is pinned; tests guard it).
   provider.use(async (ctx, next) => {
     await next();
     const body = ctx.body as { error?: unknown; error_description?: unknown } | undefined;
-    if (ctx.status === 400 && body?.error === 'invalid_request' && body.error_description === 'client_id mismatch') {
+    if (ctx.status === 400 && body?.error === 'invalid_request' && REMAPPED_TO_INVALID_CLIENT.has(String(body.error_description))) {
       ctx.status = 401;
       ctx.body = { error: 'invalid_client', error_description: 'client authentication failed' };
     }
@@ -212,6 +228,20 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   auditProviderEvents(provider, audit, logger);
   return provider;
+}
+
+const REMAPPED_TO_INVALID_CLIENT = new Set(['client_id mismatch', 'invalid client_assertion format']);
+
+interface BindableToken { jkt?: string; 'x5t#S256'?: string }
+
+function isCurrentDpopProofJti(jti: string): boolean {
+  const proof = Provider.ctx?.get('DPoP');
+  if (!proof) return false;
+  try {
+    return decodeJwt(proof).jti === jti;
+  } catch {
+    return false;
+  }
 }
 
 function mtlsAliases(config: Config): Record<string, string> {
