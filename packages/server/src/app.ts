@@ -12,6 +12,7 @@ import { createAuditLog, type AuditLog } from './audit/audit-log.ts';
 import { createProvider } from './protocol/provider.ts';
 import { createCsrf } from './http/csrf.ts';
 import { securityHeaders } from './http/security-headers.ts';
+import { forwardedHeadersOnlyFromProxies } from './http/forwarded-headers.ts';
 import { healthRoutes } from './http/health.ts';
 import { staticAssets } from './http/static-assets.ts';
 import { interactionRoutes } from './ui/interaction-routes.ts';
@@ -57,6 +58,7 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
     });
 
     let shuttingDown = false;
+    if (config.trustProxy) provider.use(forwardedHeadersOnlyFromProxies(config.mtls.trustedProxies));
     provider.use(securityHeaders({ https: new URL(config.issuer).protocol === 'https:' }));
     provider.use(healthRoutes(storage.db, () => shuttingDown));
     provider.use(staticAssets);

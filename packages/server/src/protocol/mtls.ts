@@ -52,7 +52,7 @@ export function createCertificateSource(mtls: Config['mtls']) {
   return { certificate, authorized };
 }
 
-function normaliseAddress(address: string): string {
+export function normaliseAddress(address: string): string {
   return address.startsWith('::ffff:') ? address.slice(7) : address;
 }
 
