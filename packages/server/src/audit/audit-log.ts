@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../storage/schema.ts';
 import { redact, type Logger } from '../shared/logger.ts';
+import { coalesce } from '../storage/coalesce.ts';
 
 /** One security event. `type` is a stable dotted name (`token.issued`, `client.added`, …). */
 export interface AuditEvent {
@@ -26,21 +27,26 @@ export interface AuditLog {
 
 export function createAuditLog(db: Kysely<Database>, logger: Logger): AuditLog {
   const pending = new Set<Promise<void>>();
-  const record = async (event: AuditEvent) => {
-    await db.insertInto('audit_events').values({
-      type: event.type,
-      outcome: event.outcome,
-      client_id: event.clientId ?? null,
-      subject: event.subject ?? null,
-      ip: event.ip ?? null,
-      // Details never carry credentials: the same redaction as the logs applies.
-      details: JSON.stringify(redact(event.details ?? {})),
-    }).execute();
-  };
+  const toRow = (event: AuditEvent) => ({
+    type: event.type,
+    outcome: event.outcome,
+    client_id: event.clientId ?? null,
+    subject: event.subject ?? null,
+    ip: event.ip ?? null,
+    // Details never carry credentials: the same redaction as the logs applies.
+    details: JSON.stringify(redact(event.details ?? {})),
+  });
+  // Background events that arrive while a write is running go together as one multi-row insert.
+  const writeBatch = coalesce<AuditEvent, void>(async (events) => {
+    await db.insertInto('audit_events').values(events.map(toRow)).execute();
+    return events.map(() => undefined);
+  }, 1);
   return {
-    record,
+    async record(event) {
+      await db.insertInto('audit_events').values(toRow(event)).execute();
+    },
     recordInBackground(event) {
-      const p = record(event).catch((err: unknown) => logger.error('audit write failed', { event: event.type, err }));
+      const p = writeBatch(event).catch((err: unknown) => logger.error('audit write failed', { event: event.type, err }));
       pending.add(p);
       void p.finally(() => pending.delete(p));
     },

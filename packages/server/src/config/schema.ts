@@ -65,6 +65,8 @@ export const configSchema = z.object({
   }).strict().default({ authorizationCode: 60, accessToken: 300, refreshToken: 2592000, idToken: 300, session: 28800, interaction: 600, grant: 7776000, clientCredentials: 300 })
     .describe('Lifetimes in seconds. request_uri lifetime is fixed at 60 s (RFC 9126, FAPI: below 600 s).'),
   resourceServers: z.array(resourceServer).default([]).describe('APIs tokens may be issued for (RFC 8707 resource indicators).'),
+  clientCacheSeconds: z.number().int().min(0).max(300).default(5)
+    .describe('How long each instance keeps a client\'s registration in memory; a change or removal reaches every instance within this time. 0 reads the database on every request.'),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Minimum level written to the JSON log.'),
   purgeIntervalSeconds: z.number().int().min(5).default(300).describe('How often expired protocol records are deleted.'),
   maxBodyBytes: z.number().int().min(1024).max(1024 * 1024).default(64 * 1024).describe('Largest request body accepted.'),

@@ -9,7 +9,7 @@ import type { Kysely } from 'kysely';
 import { decodeJwt } from 'jose';
 import type { Config } from '../config/schema.ts';
 import type { Database } from '../storage/schema.ts';
-import { createOidcAdapterFactory, deleteGrantRecords, insertJtiIfNew } from '../storage/oidc-adapter.ts';
+import { createOidcAdapterFactory, createReplayStore, deleteGrantRecords } from '../storage/oidc-adapter.ts';
 import type { Accounts } from '../identity/accounts.ts';
 import { accountClaims } from '../identity/claims.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
@@ -62,7 +62,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       }
       throw new errors.InvalidGrant(`${model === 'AuthorizationCode' ? 'authorization code' : 'grant'} already consumed`);
     },
-  });
+  }, { clientCacheSeconds: config.clientCacheSeconds });
 
   const configuration: Configuration = {
     adapter: adapter as unknown as Configuration['adapter'],
@@ -193,10 +193,11 @@ export function createProvider(deps: ProviderDeps): Provider {
   provider.proxy = config.trustProxy;
 
   // N3/C3/DP1: jti replay refused atomically, even between instances racing on one database.
+  const replayStore = createReplayStore(db);
   const replay = provider.ReplayDetection as unknown as { unique(iss: string, jti: string, exp: number): Promise<boolean> };
   replay.unique = async (iss, jti, exp) => {
     const id = createHash('sha256').update(`${iss}${jti}`).digest('base64url');
-    const fresh = await insertJtiIfNew(db, id, { iss, jti: id, kind: 'ReplayDetection', exp }, exp - Math.floor(Date.now() / 1000));
+    const fresh = await replayStore.insertIfNew(id, exp);
     // RFC 9449 §4.3/§5: a replayed DPoP proof is invalid_dpop_proof, whatever error the caller would pick.
     if (!fresh && isCurrentDpopProofJti(jti)) throw new errors.InvalidDpopProof('DPoP proof JWT replay detected');
     return fresh;

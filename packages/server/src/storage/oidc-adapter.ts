@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.ts';
+import { coalesce } from './coalesce.ts';
 
 /** What oidc-provider stores through an adapter (its `AdapterPayload`, loosely typed). */
 export type Payload = Record<string, unknown> & {
@@ -30,10 +31,11 @@ export interface AdapterHooks {
 /**
  * oidc-provider adapter over the oidc_models table. Consumption is one atomic UPDATE; the
  * provider's own read-then-consume check is kept, this makes concurrent redemptions safe too.
+ * Saves are coalesced per model (group commit) so a busy server sends fewer statements.
  */
-export function createOidcAdapterFactory(db: Kysely<Database>, hooks: AdapterHooks) {
+export function createOidcAdapterFactory(db: Kysely<Database>, hooks: AdapterHooks, options: { clientCacheSeconds?: number } = {}) {
   return function adapterFor(model: string): OidcAdapter {
-    if (model === 'Client') return createClientAdapter(db);
+    if (model === 'Client') return createClientAdapter(db, (options.clientCacheSeconds ?? 0) * 1000);
     const rows = () => db.selectFrom('oidc_models').select(['payload', 'consumed_at']).where('model', '=', model)
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]));
     const toPayload = (row: { payload: Record<string, unknown>; consumed_at: Date | null } | undefined): Payload | undefined => {
@@ -42,26 +44,32 @@ export function createOidcAdapterFactory(db: Kysely<Database>, hooks: AdapterHoo
       return row.consumed_at ? { ...payload, consumed: Math.floor(row.consumed_at.getTime() / 1000) } : payload;
     };
 
+    // Concurrent saves of this model go to the database as one multi-row upsert (last write per id wins).
+    const write = coalesce<{ id: string; payload: Payload; expiresIn: number }, void>(async (items) => {
+      const latest = new Map(items.map((item) => [item.id, item]));
+      // Sorted, so batches racing on the same ids lock rows in one order (no deadlock).
+      const rows = [...latest.values()].sort((a, b) => (a.id < b.id ? -1 : 1)).map(({ id, payload, expiresIn }) => ({
+        model,
+        id,
+        payload: JSON.stringify(payload),
+        grant_id: payload.grantId ?? null,
+        user_code: payload.userCode ?? null,
+        uid: payload.uid ?? null,
+        expires_at: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
+      }));
+      await db.insertInto('oidc_models').values(rows)
+        .onConflict((oc) => oc.columns(['model', 'id']).doUpdateSet({
+          payload: (eb) => eb.ref('excluded.payload'),
+          grant_id: (eb) => eb.ref('excluded.grant_id'),
+          user_code: (eb) => eb.ref('excluded.user_code'),
+          uid: (eb) => eb.ref('excluded.uid'),
+          expires_at: (eb) => eb.ref('excluded.expires_at'),
+        })).execute();
+      return items.map(() => undefined);
+    });
+
     return {
-      async upsert(id, payload, expiresIn) {
-        const values = {
-          model,
-          id,
-          payload: JSON.stringify(payload),
-          grant_id: payload.grantId ?? null,
-          user_code: payload.userCode ?? null,
-          uid: payload.uid ?? null,
-          expires_at: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
-        };
-        await db.insertInto('oidc_models').values(values)
-          .onConflict((oc) => oc.columns(['model', 'id']).doUpdateSet({
-            payload: (eb) => eb.ref('excluded.payload'),
-            grant_id: (eb) => eb.ref('excluded.grant_id'),
-            user_code: (eb) => eb.ref('excluded.user_code'),
-            uid: (eb) => eb.ref('excluded.uid'),
-            expires_at: (eb) => eb.ref('excluded.expires_at'),
-          })).execute();
-      },
+      upsert: (id, payload, expiresIn) => write({ id, payload, expiresIn }),
       async find(id) {
         return toPayload(await rows().where('id', '=', id).executeTakeFirst());
       },
@@ -100,35 +108,63 @@ export async function deleteGrantRecords(db: Kysely<Database>, grantId: string):
     .execute();
 }
 
-/**
- * Records a replay-protection `jti` if it is new. One statement: insert, or take over a row whose
- * time has passed; a live duplicate makes it return false. Never read-then-write.
- */
-export async function insertJtiIfNew(db: Kysely<Database>, id: string, payload: Payload, expiresIn: number): Promise<boolean> {
-  const row = await db.insertInto('oidc_models').values({
-    model: 'ReplayDetection',
-    id,
-    payload: JSON.stringify(payload),
-    expires_at: new Date(Date.now() + Math.max(expiresIn, 1) * 1000),
-  }).onConflict((oc) => oc.columns(['model', 'id']).doUpdateSet({
-    payload: (eb) => eb.ref('excluded.payload'),
-    expires_at: (eb) => eb.ref('excluded.expires_at'),
-  }).where('oidc_models.expires_at', '<', sql<Date>`now()`)).returning('id').executeTakeFirst();
-  return row !== undefined;
+export interface ReplayStore {
+  /**
+   * Records a replay-protection id (a hash of issuer and `jti`) until `expiresAt` (epoch seconds).
+   * True when it is new; false when it is already recorded and still live. Atomic across
+   * processes: insert, or take over a row whose time has passed, in one statement.
+   */
+  insertIfNew(id: string, expiresAt: number): Promise<boolean>;
+}
+
+export function createReplayStore(db: Kysely<Database>): ReplayStore {
+  const insert = coalesce<{ id: string; expiresAt: number }, boolean>(async (items) => {
+    const first = new Map<string, number>();
+    items.forEach((item, i) => { if (!first.has(item.id)) first.set(item.id, i); });
+    const unique = [...first.keys()].sort().map((id) => items[first.get(id)!]!);
+    const rows = await db.insertInto('replay_jtis')
+      .values(unique.map((item) => ({ id: item.id, expires_at: new Date(item.expiresAt * 1000) })))
+      .onConflict((oc) => oc.column('id').doUpdateSet({ expires_at: (eb) => eb.ref('excluded.expires_at') })
+        .where('replay_jtis.expires_at', '<', sql<Date>`now()`))
+      .returning('id').execute();
+    const won = new Set(rows.map((r) => r.id));
+    // A duplicate inside one batch is a replay of its first occurrence.
+    return items.map((item, i) => first.get(item.id) === i && won.has(item.id));
+  });
+  return { insertIfNew: (id, expiresAt) => insert({ id, expiresAt }) };
 }
 
 /** Removes expired protocol records; run by the background purge job. */
 export async function purgeExpired(db: Kysely<Database>): Promise<number> {
-  const result = await db.deleteFrom('oidc_models').where('expires_at', '<', sql<Date>`now()`).executeTakeFirst();
-  return Number(result.numDeletedRows);
+  const models = await db.deleteFrom('oidc_models').where('expires_at', '<', sql<Date>`now()`).executeTakeFirst();
+  const jtis = await db.deleteFrom('replay_jtis').where('expires_at', '<', sql<Date>`now()`).executeTakeFirst();
+  return Number(models.numDeletedRows) + Number(jtis.numDeletedRows);
 }
 
-function createClientAdapter(db: Kysely<Database>): OidcAdapter {
+/**
+ * Clients are read from the clients table. With a cache time, each process keeps what it read for
+ * that long (a registration change or removal reaches every instance within it); unknown ids are
+ * not cached, so a new registration is seen at once. The cache is keyed by client_id and bounded.
+ */
+function createClientAdapter(db: Kysely<Database>, cacheMs: number): OidcAdapter {
   const unsupported = async () => { throw new Error('clients are managed through the CLI or admin API'); };
+  const cache = new Map<string, { until: number; value: Promise<Payload | undefined> }>();
+  const load = async (id: string) => {
+    const row = await db.selectFrom('clients').select('metadata').where('client_id', '=', id).executeTakeFirst();
+    return row?.metadata as Payload | undefined;
+  };
   return {
-    async find(id) {
-      const row = await db.selectFrom('clients').select('metadata').where('client_id', '=', id).executeTakeFirst();
-      return row?.metadata as Payload | undefined;
+    find(id) {
+      if (!cacheMs) return load(id);
+      const now = Date.now();
+      const hit = cache.get(id);
+      if (hit && hit.until > now) return hit.value;
+      if (cache.size >= 10_000) cache.clear();
+      const value = load(id);
+      cache.set(id, { until: now + cacheMs, value });
+      // Only registrations are kept: an unknown client_id is asked again next time.
+      value.then((found) => { if (!found) cache.delete(id); }, () => cache.delete(id));
+      return value;
     },
     upsert: unsupported,
     findByUid: async () => undefined,

@@ -58,6 +58,11 @@ export interface AuditEventsTable {
   details: Json;
 }
 
+export interface ReplayJtisTable {
+  id: string;
+  expires_at: ColumnType<Date, Date, Date>;
+}
+
 export interface SchemaMigrationsTable {
   version: string;
   applied_at: Timestamp;
@@ -70,5 +75,6 @@ export interface Database {
   server_secrets: ServerSecretsTable;
   accounts: AccountsTable;
   audit_events: AuditEventsTable;
+  replay_jtis: ReplayJtisTable;
   schema_migrations: SchemaMigrationsTable;
 }

@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import { ENGINES } from '../support/engines.ts';
 import type { Storage } from '../../src/storage/db.ts';
 import { migrate } from '../../src/storage/migrate.ts';
-import { createOidcAdapterFactory, insertJtiIfNew, purgeExpired, deleteGrantRecords } from '../../src/storage/oidc-adapter.ts';
+import { createOidcAdapterFactory, createReplayStore, purgeExpired, deleteGrantRecords } from '../../src/storage/oidc-adapter.ts';
 import { createClientsRepository } from '../../src/storage/clients-repo.ts';
 import { createSigningKeyStore } from '../../src/keys/signing-keys.ts';
 import { getOrCreateSecret } from '../../src/keys/server-secrets.ts';
@@ -94,16 +94,43 @@ for (const engine of ENGINES) {
       });
     }
 
-    it(`race: ${RACERS} concurrent first uses of one jti, exactly one is new`, async () => {
-      const results = await Promise.all(Array.from({ length: RACERS }, () => insertJtiIfNew(storage.db, 'jti-race', { iss: 'x' }, 60)));
+    const inAMinute = () => Math.floor(Date.now() / 1000) + 60;
+
+    it(`race: ${RACERS} concurrent first uses of one jti in one process (coalesced), exactly one is new`, async () => {
+      const store = createReplayStore(storage.db);
+      const results = await Promise.all(Array.from({ length: RACERS }, () => store.insertIfNew('jti-race-1', inAMinute())));
       assert.equal(results.filter(Boolean).length, 1);
-      assert.equal(await insertJtiIfNew(storage.db, 'jti-race', { iss: 'x' }, 60), false, 'a replay later is refused too');
+      assert.equal(await store.insertIfNew('jti-race-1', inAMinute()), false, 'a replay later is refused too');
     });
 
-    it('a jti whose replay window has passed can be recorded again', async () => {
-      assert.equal(await insertJtiIfNew(storage.db, 'jti-old', {}, 60), true);
-      await storage.db.updateTable('oidc_models').set({ expires_at: new Date(Date.now() - 1000) }).where('id', '=', 'jti-old').execute();
-      assert.equal(await insertJtiIfNew(storage.db, 'jti-old', {}, 60), true);
+    it(`race: ${RACERS} concurrent first uses of one jti from separate stores (as separate processes), exactly one is new`, async () => {
+      const results = await Promise.all(Array.from({ length: RACERS }, () => createReplayStore(storage.db).insertIfNew('jti-race-2', inAMinute())));
+      assert.equal(results.filter(Boolean).length, 1);
+    });
+
+    it('a batch mixing new and replayed jtis answers each caller for its own jti', async () => {
+      const store = createReplayStore(storage.db);
+      await store.insertIfNew('seen-before', inAMinute());
+      const results = await Promise.all(['new-a', 'seen-before', 'new-b', 'new-a'].map((id) => store.insertIfNew(id, inAMinute())));
+      assert.deepEqual(results, [true, false, true, false]);
+    });
+
+    it('a jti whose replay window has passed can be recorded again, and is purged', async () => {
+      const store = createReplayStore(storage.db);
+      assert.equal(await store.insertIfNew('jti-old', inAMinute()), true);
+      await storage.db.updateTable('replay_jtis').set({ expires_at: new Date(Date.now() - 1000) }).where('id', '=', 'jti-old').execute();
+      assert.equal(await store.insertIfNew('jti-old', inAMinute()), true);
+      await storage.db.updateTable('replay_jtis').set({ expires_at: new Date(Date.now() - 1000) }).where('id', '=', 'jti-old').execute();
+      await purgeExpired(storage.db);
+      assert.equal(await storage.db.selectFrom('replay_jtis').select('id').where('id', '=', 'jti-old').executeTakeFirst(), undefined);
+    });
+
+    it('concurrent saves of one model are coalesced and each caller reads its own write', async () => {
+      const a = adapter('AccessToken');
+      await Promise.all(Array.from({ length: 20 }, (_, i) => a.upsert(`batch-${i}`, { n: i }, 60)));
+      for (let i = 0; i < 20; i++) assert.equal((await a.find(`batch-${i}`))?.n, i);
+      await Promise.all([a.upsert('same', { n: 1 }, 60), a.upsert('same', { n: 2 }, 60)]);
+      assert.equal((await a.find('same'))?.n, 2, 'the later save wins');
     });
 
     it('clients: insert refuses an existing client_id, remove deletes its protocol records', async () => {
