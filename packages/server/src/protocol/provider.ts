@@ -45,27 +45,26 @@ export interface ProviderDeps {
   dpopNonceSecret: Buffer;
 }
 
-export function createProvider(deps: ProviderDeps): Provider {
-  const { config, db, accounts, audit, logger } = deps;
+/** What the FAPI 2.0 configuration needs; storage-free so a bare provider can be built from it (bench/). */
+export interface FapiConfigurationDeps {
+  config: Config;
+  jwks: JWKS;
+  cookieKeys: string[];
+  dpopNonceSecret: Buffer;
+  findAccount: NonNullable<Configuration['findAccount']>;
+  /** oidc-provider adapter; without one the library's in-memory adapter is used. */
+  adapter?: Configuration['adapter'];
+}
+
+/** oidc-provider's configuration for FAPI 2.0 Security Profile + Message Signing, every client. */
+export function buildFapiConfiguration(deps: FapiConfigurationDeps): Configuration {
+  const { config } = deps;
   const certificates = createCertificateSource(config.mtls);
   const resourceServers = createResourceServers(config.resourceServers);
   const algs = [...FAPI_ALGS];
 
-  const adapter = createOidcAdapterFactory(db, {
-    async onConsumeConflict(model, _id, grantId) {
-      // Second redemption of a single-use record: the loser of a race, or a replay.
-      if (model === 'PushedAuthorizationRequest') throw new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used');
-      if (grantId && (model === 'AuthorizationCode' || model === 'RefreshToken')) {
-        // RFC 6749 §4.1.2: a code used twice revokes what was issued from it.
-        await deleteGrantRecords(db, grantId);
-        audit.recordInBackground({ type: 'grant.revoked', outcome: 'success', details: { grantId, reason: `${model} reused` } });
-      }
-      throw new errors.InvalidGrant(`${model === 'AuthorizationCode' ? 'authorization code' : 'grant'} already consumed`);
-    },
-  }, { clientCacheSeconds: config.clientCacheSeconds });
-
-  const configuration: Configuration = {
-    adapter: adapter as unknown as Configuration['adapter'],
+  return {
+    ...(deps.adapter ? { adapter: deps.adapter } : {}),
     clients: [],
     jwks: deps.jwks,
     cookies: {
@@ -74,11 +73,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       long: { signed: true, httpOnly: true, sameSite: 'lax' },
       short: { signed: true, httpOnly: true, sameSite: 'lax' },
     },
-    async findAccount(_ctx, sub) {
-      const account = await accounts.findById(sub);
-      if (!account) return undefined;
-      return { accountId: account.id, claims: async () => ({ sub: account.id, ...accountClaims(account) }) };
-    },
+    findAccount: deps.findAccount,
     claims: SCOPE_CLAIMS,
     acrValues: [...ACR_VALUES],
     scopes: ['openid', 'offline_access', ...Object.entries(SCOPE_CLAIMS).filter(([s, claims]) => s !== 'openid' && claims !== null).map(([s]) => s)],
@@ -188,8 +183,36 @@ export function createProvider(deps: ProviderDeps): Provider {
       rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
     },
   };
+}
 
-  const provider = new Provider(config.issuer, configuration);
+export function createProvider(deps: ProviderDeps): Provider {
+  const { config, db, accounts, audit, logger } = deps;
+
+  const adapter = createOidcAdapterFactory(db, {
+    async onConsumeConflict(model, _id, grantId) {
+      // Second redemption of a single-use record: the loser of a race, or a replay.
+      if (model === 'PushedAuthorizationRequest') throw new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used');
+      if (grantId && (model === 'AuthorizationCode' || model === 'RefreshToken')) {
+        // RFC 6749 §4.1.2: a code used twice revokes what was issued from it.
+        await deleteGrantRecords(db, grantId);
+        audit.recordInBackground({ type: 'grant.revoked', outcome: 'success', details: { grantId, reason: `${model} reused` } });
+      }
+      throw new errors.InvalidGrant(`${model === 'AuthorizationCode' ? 'authorization code' : 'grant'} already consumed`);
+    },
+  }, { clientCacheSeconds: config.clientCacheSeconds });
+
+  const provider = new Provider(config.issuer, buildFapiConfiguration({
+    config,
+    jwks: deps.jwks,
+    cookieKeys: deps.cookieKeys,
+    dpopNonceSecret: deps.dpopNonceSecret,
+    adapter: adapter as unknown as Configuration['adapter'],
+    async findAccount(_ctx, sub) {
+      const account = await accounts.findById(sub);
+      if (!account) return undefined;
+      return { accountId: account.id, claims: async () => ({ sub: account.id, ...accountClaims(account) }) };
+    },
+  }));
   provider.proxy = config.trustProxy;
 
   // N3/C3/DP1: jti replay refused atomically, even between instances racing on one database.
@@ -203,6 +226,16 @@ export function createProvider(deps: ProviderDeps): Provider {
     return fresh;
   };
 
+  applyFapiCorrections(provider);
+  auditProviderEvents(provider, audit, logger);
+  return provider;
+}
+
+/**
+ * Where the library's behaviour differs from the FAPI 2.0 rules Sekisho holds to, corrected on a
+ * constructed provider. Storage-free, so a bare provider (bench/) gets the same behaviour.
+ */
+export function applyFapiCorrections(provider: Provider): void {
   // T3: a refresh token keeps the sender constraint of the access token issued with it, for
   // confidential clients too (the library binds refresh tokens of public clients only).
   const refreshTokenPrototype = (provider.RefreshToken as unknown as { prototype: BindableToken & { save(...args: unknown[]): Promise<string> } }).prototype;
@@ -226,9 +259,6 @@ export function createProvider(deps: ProviderDeps): Provider {
       ctx.body = { error: 'invalid_client', error_description: 'client authentication failed' };
     }
   });
-
-  auditProviderEvents(provider, audit, logger);
-  return provider;
 }
 
 const REMAPPED_TO_INVALID_CLIENT = new Set(['client_id mismatch', 'invalid client_assertion format']);
