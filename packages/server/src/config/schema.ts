@@ -67,6 +67,8 @@ export const configSchema = z.object({
   resourceServers: z.array(resourceServer).default([]).describe('APIs tokens may be issued for (RFC 8707 resource indicators).'),
   clientCacheSeconds: z.number().int().min(0).max(300).default(5)
     .describe('How long each instance keeps a client\'s registration in memory; a change or removal reaches every instance within this time. 0 reads the database on every request.'),
+  accountCacheSeconds: z.number().int().min(0).max(60).default(5)
+    .describe('How long each instance reuses an account\'s claims when issuing tokens (the provider looks the account up at /auth and again at /token); a profile change or removal reaches tokens within this time. 0 reads the database every time.'),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Minimum level written to the JSON log.'),
   purgeIntervalSeconds: z.number().int().min(5).default(300).describe('How often expired protocol records are deleted.'),
   maxBodyBytes: z.number().int().min(1024).max(1024 * 1024).default(64 * 1024).describe('Largest request body accepted.'),

@@ -12,6 +12,7 @@ import type { Database } from '../storage/schema.ts';
 import { createOidcAdapterFactory, createReplayStore, deleteGrantRecords } from '../storage/oidc-adapter.ts';
 import type { Accounts } from '../identity/accounts.ts';
 import { accountClaims } from '../identity/claims.ts';
+import { ttlMemo } from '../shared/ttl-memo.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Logger } from '../shared/logger.ts';
 import { FAPI_ALGS, FAPI_AUTH_METHODS } from './algorithms.ts';
@@ -187,6 +188,8 @@ export function buildFapiConfiguration(deps: FapiConfigurationDeps): Configurati
 
 export function createProvider(deps: ProviderDeps): Provider {
   const { config, db, accounts, audit, logger } = deps;
+  // The provider looks the account up at /auth and again at /token; claims may be this stale.
+  const findAccountById = ttlMemo((id: string) => accounts.findById(id), config.accountCacheSeconds * 1000);
 
   const adapter = createOidcAdapterFactory(db, {
     async onConsumeConflict(model, _id, grantId) {
@@ -208,7 +211,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     dpopNonceSecret: deps.dpopNonceSecret,
     adapter: adapter as unknown as Configuration['adapter'],
     async findAccount(_ctx, sub) {
-      const account = await accounts.findById(sub);
+      const account = await findAccountById(sub);
       if (!account) return undefined;
       return { accountId: account.id, claims: async () => ({ sub: account.id, ...accountClaims(account) }) };
     },

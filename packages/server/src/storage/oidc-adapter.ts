@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 import { coalesce } from './coalesce.ts';
+import { ttlMemo } from '../shared/ttl-memo.ts';
 
 /** What oidc-provider stores through an adapter (its `AdapterPayload`, loosely typed). */
 export type Payload = Record<string, unknown> & {
@@ -66,7 +67,7 @@ export function createOidcAdapterFactory(db: Kysely<Database>, hooks: AdapterHoo
           expires_at: (eb) => eb.ref('excluded.expires_at'),
         })).execute();
       return items.map(() => undefined);
-    });
+    }, 1); // one batch at a time per model, so a later save of a record never lands before an earlier one
 
     return {
       upsert: (id, payload, expiresIn) => write({ id, payload, expiresIn }),
@@ -148,24 +149,12 @@ export async function purgeExpired(db: Kysely<Database>): Promise<number> {
  */
 function createClientAdapter(db: Kysely<Database>, cacheMs: number): OidcAdapter {
   const unsupported = async () => { throw new Error('clients are managed through the CLI or admin API'); };
-  const cache = new Map<string, { until: number; value: Promise<Payload | undefined> }>();
-  const load = async (id: string) => {
+  const find = ttlMemo(async (id: string) => {
     const row = await db.selectFrom('clients').select('metadata').where('client_id', '=', id).executeTakeFirst();
     return row?.metadata as Payload | undefined;
-  };
+  }, cacheMs);
   return {
-    find(id) {
-      if (!cacheMs) return load(id);
-      const now = Date.now();
-      const hit = cache.get(id);
-      if (hit && hit.until > now) return hit.value;
-      if (cache.size >= 10_000) cache.clear();
-      const value = load(id);
-      cache.set(id, { until: now + cacheMs, value });
-      // Only registrations are kept: an unknown client_id is asked again next time.
-      value.then((found) => { if (!found) cache.delete(id); }, () => cache.delete(id));
-      return value;
-    },
+    find,
     upsert: unsupported,
     findByUid: async () => undefined,
     findByUserCode: async () => undefined,

@@ -111,8 +111,10 @@ for (const engine of ENGINES) {
     it('a batch mixing new and replayed jtis answers each caller for its own jti', async () => {
       const store = createReplayStore(storage.db);
       await store.insertIfNew('seen-before', inAMinute());
-      const results = await Promise.all(['new-a', 'seen-before', 'new-b', 'new-a'].map((id) => store.insertIfNew(id, inAMinute())));
-      assert.deepEqual(results, [true, false, true, false]);
+      const [a1, seen, b, a2] = await Promise.all(['new-a', 'seen-before', 'new-b', 'new-a'].map((id) => store.insertIfNew(id, inAMinute())));
+      assert.equal(seen, false);
+      assert.equal(b, true);
+      assert.equal(Number(a1) + Number(a2), 1, 'exactly one of the two uses of new-a is new (which one depends on timing)');
     });
 
     it('a jti whose replay window has passed can be recorded again, and is purged', async () => {
