@@ -18,11 +18,11 @@ import { discover, runCodeFlow, type FlowResult } from '../support/flow.ts';
 import { createUserAgent, type UserAgent } from '../support/user-agent.ts';
 import { createSelfSignedClientCert } from '../support/pki.ts';
 import { createTestUser, type TestUser } from '../support/users.ts';
+import { ASSERTION_TYPE, authRequest, kidOf, now, postForm, type Reply } from '../support/requests.ts';
 import { registerClient, ClientRegistrationError } from '../../src/protocol/client-registration.ts';
 import { createClientsRepository } from '../../src/storage/clients-repo.ts';
 
 const FAPI_ALGS = new Set(['PS256', 'ES256', 'EdDSA']);
-const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const PAR_URN = 'urn:ietf:params:oauth:request_uri:';
 
 let server: TestServer;
@@ -54,22 +54,7 @@ after(() => server.close());
 // ---------------------------------------------------------------------------------------------
 // Hand-made requests
 
-interface Reply { status: number; headers: Headers; body: Record<string, unknown> }
 
-async function postForm(url: string, form: Record<string, string>, dispatcher: Dispatcher, headers: Record<string, string> = {}): Promise<Reply> {
-  const res = await fetch(url, {
-    method: 'POST', dispatcher, redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...headers },
-    body: new URLSearchParams(form).toString(),
-  } as RequestInit);
-  const text = await res.text();
-  let body: Record<string, unknown> = {};
-  try { body = JSON.parse(text) as Record<string, unknown>; } catch { body = { raw: text }; }
-  return { status: res.status, headers: res.headers, body };
-}
-
-const kidOf = (tc: TestClient) => String((tc.metadata.jwks as { keys: Array<{ kid: string }> }).keys[0]!.kid);
-const now = () => Math.floor(Date.now() / 1000);
 
 /** A client assertion (RFC 7523) for `tc`; `claims` override the correct defaults (undefined removes). */
 async function clientAssertion(tc: TestClient, claims: Record<string, unknown> = {}, header: { alg?: string; kid?: string; key?: CryptoKey | KeyObject } = {}): Promise<string> {
@@ -77,19 +62,6 @@ async function clientAssertion(tc: TestClient, claims: Record<string, unknown> =
   return new SignJWT(payload).setProtectedHeader({ alg: header.alg ?? 'ES256', kid: header.kid ?? kidOf(tc) }).sign(header.key ?? tc.privateKey);
 }
 
-interface AuthRequest { params: Record<string, string>; verifier: string }
-
-/** A correct pushed authorization request for `tc`; `extra` overrides, `omit` removes parameters. */
-async function authRequest(tc: TestClient, extra: Record<string, string> = {}, omit: string[] = []): Promise<AuthRequest> {
-  const verifier = oauth.generateRandomCodeVerifier();
-  const params: Record<string, string> = {
-    client_id: tc.clientId, response_type: 'code', redirect_uri: tc.redirectUri, scope: 'openid',
-    code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
-    state: oauth.generateRandomState(), nonce: oauth.generateRandomNonce(), ...extra,
-  };
-  for (const k of omit) delete params[k];
-  return { params, verifier };
-}
 
 /** POST /par authenticated as `tc` (client assertion unless given, or mTLS through tc.dispatcher). */
 async function par(tc: TestClient, params: Record<string, string>, auth: { assertion?: string | null; headers?: Record<string, string>; dispatcher?: Dispatcher } = {}): Promise<Reply> {

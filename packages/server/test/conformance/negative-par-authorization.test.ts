@@ -16,8 +16,8 @@ import { registerTestClient, REDIRECT_URI, type TestClient } from '../support/cl
 import { discover, runCodeFlow, withNonceRetry } from '../support/flow.ts';
 import { createUserAgent, type UserAgent } from '../support/user-agent.ts';
 import { createTestUser, type TestUser } from '../support/users.ts';
+import { ASSERTION_TYPE, authRequest, kidOf, now, postForm, type Reply } from '../support/requests.ts';
 
-const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const PAR_URN = 'urn:ietf:params:oauth:request_uri:';
 
 let server: TestServer;
@@ -46,22 +46,7 @@ after(() => server.close());
 // ---------------------------------------------------------------------------------------------
 // Hand-made requests
 
-interface Reply { status: number; headers: Headers; body: Record<string, unknown> }
 
-async function postForm(url: string, form: Record<string, string>, dispatcher: Dispatcher, headers: Record<string, string> = {}): Promise<Reply> {
-  const res = await fetch(url, {
-    method: 'POST', dispatcher, redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...headers },
-    body: new URLSearchParams(form).toString(),
-  } as RequestInit);
-  const text = await res.text();
-  let body: Record<string, unknown> = {};
-  try { body = JSON.parse(text) as Record<string, unknown>; } catch { body = { raw: text }; }
-  return { status: res.status, headers: res.headers, body };
-}
-
-const kidOf = (tc: TestClient) => String((tc.metadata.jwks as { keys: Array<{ kid: string }> }).keys[0]!.kid);
-const now = () => Math.floor(Date.now() / 1000);
 
 /** A correct client assertion (RFC 7523) for `tc`. */
 async function clientAssertion(tc: TestClient): Promise<string> {
@@ -69,19 +54,6 @@ async function clientAssertion(tc: TestClient): Promise<string> {
     .setProtectedHeader({ alg: 'ES256', kid: kidOf(tc) }).sign(tc.privateKey);
 }
 
-interface AuthRequest { params: Record<string, string>; verifier: string }
-
-/** A correct pushed authorization request for `tc`; `extra` overrides, `omit` removes parameters. */
-async function authRequest(tc: TestClient, extra: Record<string, string> = {}, omit: string[] = []): Promise<AuthRequest> {
-  const verifier = oauth.generateRandomCodeVerifier();
-  const params: Record<string, string> = {
-    client_id: tc.clientId, response_type: 'code', redirect_uri: tc.redirectUri, scope: 'openid',
-    code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
-    state: oauth.generateRandomState(), nonce: oauth.generateRandomNonce(), ...extra,
-  };
-  for (const k of omit) delete params[k];
-  return { params, verifier };
-}
 
 /** POST /par authenticated as `tc` (client assertion unless given, or mTLS through tc.dispatcher). */
 async function par(tc: TestClient, params: Record<string, string>, auth: { assertion?: string | null; headers?: Record<string, string>; dispatcher?: Dispatcher } = {}): Promise<Reply> {
