@@ -10,6 +10,7 @@ import { registerClient, ClientRegistrationError } from '../protocol/client-regi
 import { createClientsRepository } from '../storage/clients-repo.ts';
 import { accountClaimsSchema } from '../identity/accounts.ts';
 import { startServer } from './start.ts';
+import { createAuditLog } from '../audit/audit-log.ts';
 
 const HELP = `sekisho <command>
 
@@ -164,7 +165,6 @@ async function keysCommand(sub: string | undefined, config: Config, logger: Logg
     }
     if (sub === 'rotate') {
       const result = await keys.rotate(config.keyRotationOverlapSeconds);
-      const { createAuditLog } = await import('../audit/audit-log.ts');
       await createAuditLog(storage.db, logger).record({ type: 'key.rotated', outcome: 'success', details: result });
       out({ ...result, note: 'restart each server instance (rolling) to sign with the new keys; retired keys stay published until their overlap ends' });
       return 0;
@@ -178,7 +178,6 @@ async function auditCommand(sub: string | undefined, args: string[], config: Con
   if (sub !== 'list') { process.stderr.write('audit list [--type T] [--limit N]\n'); return 64; }
   const storage = await openStorage(config);
   try {
-    const { createAuditLog } = await import('../audit/audit-log.ts');
     const events = await createAuditLog(storage.db, logger).query({ type: flag(args, '--type'), limit: Number(flag(args, '--limit') ?? 50) });
     for (const e of events) out(JSON.stringify(e));
     return 0;
