@@ -11,7 +11,7 @@ export async function startServer(config: Config, logger: Logger): Promise<void>
   const port = await listen(server, config.port, config.host);
   logger.info('sekisho listening', { issuer: config.issuer, port, engine: app.storage.engine, mode: config.mode });
 
-  const clientCount = (await createClientsRepository(app.storage.db).list()).length;
+  const clientCount = await createClientsRepository(app.storage.db).count();
   const accountCount = await app.accounts.count();
   if (process.stdout.isTTY || clientCount === 0 || accountCount === 0) {
     process.stderr.write([

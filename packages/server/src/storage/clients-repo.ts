@@ -23,6 +23,10 @@ export function createClientsRepository(db: Kysely<Database>) {
       const rows = await db.selectFrom('clients').select('metadata').orderBy('created_at').execute();
       return rows.map((r) => r.metadata as ClientMetadata);
     },
+    async count(): Promise<number> {
+      const row = await db.selectFrom('clients').select(sql<string>`count(*)`.as('n')).executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
     /** Removes the client and every token, code and grant it holds. */
     async remove(clientId: string): Promise<boolean> {
       return db.transaction().execute(async (trx) => {
