@@ -3,6 +3,7 @@ import type { ColumnType, Generated } from 'kysely';
 /** Kysely's view of the tables created by migrations/. */
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type Json<T = Record<string, unknown>> = ColumnType<T, string, string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 
 export interface OidcModelsTable {
   model: string;
@@ -41,10 +42,104 @@ export interface ServerSecretsTable {
 export interface AccountsTable {
   id: string;
   username: string;
-  password_hash: string;
+  password_hash: string | null;
   claims: Json;
+  email: string | null;
+  email_verified_at: NullableTimestamp;
   created_at: Timestamp;
   updated_at: Timestamp;
+}
+
+export interface PasskeysTable {
+  id: string;
+  account_id: string;
+  name: string;
+  public_key: string;
+  sign_count: ColumnType<string, number | undefined, number>;
+  transports: Json<string[]>;
+  device_type: 'singleDevice' | 'multiDevice';
+  backed_up: boolean;
+  aaguid: string | null;
+  created_at: Timestamp;
+  last_used_at: NullableTimestamp;
+}
+
+export interface WebauthnChallengesTable {
+  id: string;
+  purpose: 'registration' | 'authentication';
+  account_id: string | null;
+  binding: string;
+  expires_at: ColumnType<Date, Date, Date>;
+  consumed_at: NullableTimestamp;
+}
+
+export interface TotpCredentialsTable {
+  account_id: string;
+  secret: string;
+  confirmed_at: NullableTimestamp;
+  last_step: ColumnType<string, number | undefined, number>;
+  created_at: Timestamp;
+}
+
+export interface RecoveryCodesTable {
+  account_id: string;
+  code_hash: string;
+  created_at: Timestamp;
+  used_at: NullableTimestamp;
+}
+
+export interface EmailChallengesTable {
+  id: string;
+  purpose: 'signup' | 'recovery' | 'email-change';
+  email: string;
+  account_id: string | null;
+  code_hash: string;
+  attempts: ColumnType<number, number | undefined, number>;
+  created_at: Timestamp;
+  expires_at: ColumnType<Date, Date, Date>;
+  consumed_at: NullableTimestamp;
+}
+
+export interface LoginHistoryTable {
+  id: Generated<string>;
+  account_id: string | null;
+  occurred_at: Timestamp;
+  ip: string | null;
+  user_agent: string | null;
+  device_id: string | null;
+  method: string;
+  result: 'success' | 'failure' | 'locked';
+  acr: string | null;
+}
+
+export interface SessionDetailsTable {
+  session_uid: string;
+  account_id: string;
+  created_at: Timestamp;
+  ip: string | null;
+  user_agent: string | null;
+  device_id: string | null;
+  method: string;
+  acr: string | null;
+}
+
+export interface ThrottleTable {
+  key: string;
+  failures: number;
+  window_start: Timestamp;
+  locked_until: NullableTimestamp;
+  expires_at: ColumnType<Date, Date, Date>;
+}
+
+export interface MailOutboxTable {
+  id: Generated<string>;
+  created_at: Timestamp;
+  recipient: string;
+  subject: string;
+  body: string;
+  transport: 'smtp' | 'mailbox';
+  sent_at: NullableTimestamp;
+  error: string | null;
 }
 
 export interface AuditEventsTable {
@@ -77,4 +172,13 @@ export interface Database {
   audit_events: AuditEventsTable;
   replay_jtis: ReplayJtisTable;
   schema_migrations: SchemaMigrationsTable;
+  passkeys: PasskeysTable;
+  webauthn_challenges: WebauthnChallengesTable;
+  totp_credentials: TotpCredentialsTable;
+  recovery_codes: RecoveryCodesTable;
+  email_challenges: EmailChallengesTable;
+  login_history: LoginHistoryTable;
+  session_details: SessionDetailsTable;
+  throttle: ThrottleTable;
+  mail_outbox: MailOutboxTable;
 }
