@@ -7,6 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import { generateKekValue } from '../src/keys/kek.ts';
+import { openStorage } from '../src/storage/db.ts';
+import { migrate } from '../src/storage/migrate.ts';
+import { parseConfig } from '../src/config/load.ts';
+import { createLogger } from '../src/shared/logger.ts';
+import { createMailer } from '../src/mail/mailer.ts';
+import { signupCode, passkeyAdded } from '../src/mail/messages.ts';
 
 const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
 let dir: string;
@@ -112,6 +118,41 @@ describe('sekisho CLI', () => {
     assert.equal(prod.code, 78);
     assert.match(prod.stderr, /issuer: must be an https URL in production/);
     assert.match(prod.stderr, /keyEncryptionKey: required in production/);
+    assert.match(prod.stderr, /mail\.smtp: required in production/);
+  });
+
+  it('mail list prints the development mailbox newest first, and is refused in production', async () => {
+    const empty = await run(['mail', 'list']);
+    assert.equal(empty.code, 0, empty.stderr);
+    assert.equal(empty.stdout, '');
+    assert.match(empty.stderr, /mailbox is empty/);
+
+    // The server process would write these; here the test does, on the same data folder.
+    const storage = await openStorage({ dataDir: join(dir, 'data') });
+    try {
+      await migrate(storage.db);
+      const mailer = createMailer({ config: parseConfig({}), db: storage.db, logger: createLogger('error') });
+      await mailer.send({ to: 'hanako@example.jp', ...signupCode({ code: '246810', minutes: 10 }) });
+      await mailer.send({ to: 'taro@example.jp', ...signupCode({ code: '135790', minutes: 10 }) });
+      await mailer.send({ to: 'hanako@example.jp', ...passkeyAdded({ name: 'YubiKey', when: new Date('2025-04-01T00:00:00Z') }) });
+    } finally { await storage.close(); }
+
+    const all = await run(['mail', 'list']);
+    assert.equal(all.code, 0, all.stderr);
+    const added = all.stdout.indexOf('【Sekisho】パスキーが追加されました');
+    assert.ok(added >= 0 && added < all.stdout.indexOf('135790') && all.stdout.indexOf('135790') < all.stdout.indexOf('246810'), 'newest first');
+    assert.match(all.stdout, /^\d{4}-\d\d-\d\dT[\d:.]+Z {2}To: hanako@example\.jp\nSubject: 【Sekisho】メールアドレスの確認コード \/ Your verification code\n\n.*確認コード: 246810/ms);
+
+    const hanako = await run(['mail', 'list', '--to', 'hanako@example.jp', '--limit', '1']);
+    assert.equal(hanako.code, 0, hanako.stderr);
+    assert.match(hanako.stdout, /パスキーの名前: YubiKey/);
+    assert.doesNotMatch(hanako.stdout, /246810|135790/);
+    assert.equal((await run(['mail', 'list', '--limit', 'ten'])).code, 64);
+
+    const production = await run(['mail', 'list'], '', { SEKISHO_MODE: 'production', SEKISHO_ISSUER: 'https://as.example.jp', SEKISHO_MAIL__SMTP__HOST: 'smtp.example.jp' });
+    assert.equal(production.code, 1);
+    assert.equal(production.stdout, '');
+    assert.match(production.stderr, /^mail list: there is no development mailbox in production mode/);
   });
 
   it('start serves /readyz and shuts down gracefully on SIGTERM', async () => {

@@ -11,6 +11,7 @@ import { createClientsRepository } from '../storage/clients-repo.ts';
 import { accountClaimsSchema } from '../identity/accounts.ts';
 import { startServer } from './start.ts';
 import { createAuditLog } from '../audit/audit-log.ts';
+import { listMailbox } from '../mail/mailer.ts';
 
 const HELP = `sekisho <command>
 
@@ -26,6 +27,8 @@ const HELP = `sekisho <command>
   keys rotate                   new signing keys; old ones verify for keyRotationOverlapSeconds
   audit list [--type T] [--limit N]
                                 print recent audit events (newest first)
+  mail list [--to <address>] [--limit N]
+                                print the development mailbox (newest first); not in production
 
 Configuration: SEKISHO_CONFIG (JSON file) and SEKISHO_* environment variables; see docs/configuration.md.`;
 
@@ -61,6 +64,7 @@ export async function runCli(argv: string[], config: Config, logger: Logger): Pr
     case 'user': return userCommand(sub, rest, config, logger);
     case 'keys': return keysCommand(sub, config, logger);
     case 'audit': return auditCommand(sub, rest, config, logger);
+    case 'mail': return mailCommand(sub, rest, config);
     case undefined: case 'help': case '--help': case '-h':
       out(HELP);
       return command === undefined ? 64 : 0;
@@ -180,6 +184,26 @@ async function auditCommand(sub: string | undefined, args: string[], config: Con
   try {
     const events = await createAuditLog(storage.db, logger).query({ type: flag(args, '--type'), limit: Number(flag(args, '--limit') ?? 50) });
     for (const e of events) out(JSON.stringify(e));
+    return 0;
+  } finally { await storage.close(); }
+}
+
+async function mailCommand(sub: string | undefined, args: string[], config: Config): Promise<number> {
+  if (sub !== 'list') { process.stderr.write('mail list [--to <address>] [--limit N]\n'); return 64; }
+  if (config.mode === 'production') {
+    process.stderr.write('mail list: there is no development mailbox in production mode; mail is delivered by SMTP (mail.smtp) and its body is not kept\n');
+    return 1;
+  }
+  const limit = Number(flag(args, '--limit') ?? 20);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) { process.stderr.write('mail list: --limit must be a whole number from 1 to 1000\n'); return 64; }
+  const to = flag(args, '--to');
+  if (args.includes('--to') && !to) { process.stderr.write('mail list: --to needs an address\n'); return 64; }
+  const storage = await openStorage(config);
+  try {
+    await migrate(storage.db);
+    const mails = await listMailbox(storage.db, { to, limit });
+    if (!mails.length) { process.stderr.write(to ? `the development mailbox has no mail for ${to}\n` : 'the development mailbox is empty\n'); return 0; }
+    out(mails.map((m) => `${m.createdAt.toISOString()}  To: ${m.to}\nSubject: ${m.subject}\n\n${m.text.trimEnd()}\n`).join(`\n${'='.repeat(72)}\n`));
     return 0;
   } finally { await storage.close(); }
 }

@@ -25,8 +25,24 @@ describe('configuration', () => {
   it('production refuses an http issuer and a missing key-encryption key', () => {
     assert.throws(() => parseConfig({ mode: 'production', issuer: 'http://localhost' }), (err: Error) =>
       /issuer: must be an https URL/.test(err.message) && /keyEncryptionKey: required/.test(err.message));
-    const ok = parseConfig({ mode: 'production', issuer: 'https://as.example.com', keyEncryptionKey: 'A'.repeat(43) });
+    const ok = parseConfig({ mode: 'production', issuer: 'https://as.example.com', keyEncryptionKey: 'A'.repeat(43), mail: { smtp: { host: 'smtp.example.jp' } } });
     assert.equal(ok.mode, 'production');
+  });
+
+  it('mail: SMTP settings have safe defaults; production refuses the development mailbox', () => {
+    const dev = parseConfig({});
+    assert.equal(dev.mail.from, 'Sekisho <no-reply@localhost>');
+    assert.equal(dev.mail.smtp, undefined, 'development uses the mailbox');
+    const smtp = loadConfig({ SEKISHO_MAIL__SMTP__HOST: 'smtp.example.jp', SEKISHO_MAIL__SMTP__USER: 'sekisho', SEKISHO_MAIL__SMTP__PASSWORD: 'pw-from-env' }).mail.smtp;
+    assert.deepEqual(smtp, { host: 'smtp.example.jp', port: 587, secure: false, user: 'sekisho', password: 'pw-from-env', rejectUnauthorized: true });
+    assert.throws(() => parseConfig({ mail: { smtp: { host: 'smtp.example.jp', password: 'x' } } }), /mail\.smtp\.password: needs mail\.smtp\.user/);
+
+    const production = { mode: 'production', issuer: 'https://as.example.com', keyEncryptionKey: 'A'.repeat(43) };
+    assert.throws(() => parseConfig(production), (err: Error) =>
+      err instanceof ConfigError && /^ {2}mail\.smtp: required in production/m.test(err.message) && !/issuer|keyEncryptionKey/.test(err.message));
+    assert.throws(() => parseConfig({ ...production, mail: { smtp: { host: 'smtp.example.jp', rejectUnauthorized: false } } }),
+      /mail\.smtp\.rejectUnauthorized: must be true in production/);
+    assert.ok(parseConfig({ ...production, mail: { from: 'Sekisho <no-reply@example.jp>', smtp: { host: 'smtp.example.jp', port: 465, secure: true } } }));
   });
 
   it('accepts an http issuer only on loopback', () => {

@@ -77,6 +77,12 @@ export function productionProblems(config: Config): string[] {
   if (issuer.protocol !== 'https:') problems.push('issuer: must be an https URL in production');
   if (issuer.search || issuer.hash) problems.push('issuer: must not have a query or fragment');
   if (!config.keyEncryptionKey) problems.push('keyEncryptionKey: required in production (32 random bytes, base64url)');
+  if (!config.mail.smtp) {
+    problems.push('mail.smtp: required in production (the development mailbox keeps codes in the database and delivers nothing)');
+  }
+  if (config.mail.smtp && !config.mail.smtp.rejectUnauthorized) {
+    problems.push('mail.smtp.rejectUnauthorized: must be true in production (the SMTP server\'s certificate must be verified)');
+  }
   if (config.mtls.trustedProxies.length && !config.trustProxy) {
     problems.push('trustProxy: must be true when mtls.trustedProxies is set');
   }
