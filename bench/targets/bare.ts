@@ -69,7 +69,7 @@ export async function startBare(): Promise<BenchTarget> {
       const password = `bench-password-${users}-${randomBytes(6).toString('hex')}`;
       const id = randomUUID();
       accounts.set(username, { id, password });
-      claimsById.set(id, accountClaims({ id, username, claims: benchClaims(username), updatedAt: new Date() }));
+      claimsById.set(id, accountClaims({ id, username, email: null, hasPassword: true, claims: benchClaims(username), updatedAt: new Date() }));
       return { username, password };
     },
     async close() {

@@ -8,8 +8,18 @@ import { resolveKek } from './keys/kek-source.ts';
 import { createSigningKeyStore } from './keys/signing-keys.ts';
 import { getOrCreateSecret } from './keys/server-secrets.ts';
 import { createAccounts, type Accounts } from './identity/accounts.ts';
+import { createPasskeys, relyingPartyFor } from './identity/passkeys.ts';
+import { createTotpStore } from './identity/totp.ts';
+import { createRecoveryCodes } from './identity/recovery-codes.ts';
+import { createThrottle } from './identity/throttle.ts';
+import { createLoginHistory } from './identity/login-history.ts';
+import { createSessions } from './identity/sessions.ts';
+import { createSignIn } from './identity/sign-in.ts';
+import { createMailer } from './mail/mailer.ts';
+import { createEmailCodes } from './identity/email-codes.ts';
+import { signupRoutes } from './ui/signup-routes.ts';
 import { createAuditLog, type AuditLog } from './audit/audit-log.ts';
-import { createProvider } from './protocol/provider.ts';
+import { createBrowserSessions, createProvider } from './protocol/provider.ts';
 import { createCsrf } from './http/csrf.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { forwardedHeadersOnlyFromProxies } from './http/forwarded-headers.ts';
@@ -62,10 +72,24 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
     provider.use(securityHeaders({ https: new URL(config.issuer).protocol === 'https:' }));
     provider.use(healthRoutes(storage.db, () => shuttingDown));
     provider.use(staticAssets);
-    provider.use(interactionRoutes({ provider, accounts, audit, csrf: createCsrf(csrfSecret, config.issuer) }));
+    const passkeys = createPasskeys(storage.db, { ...relyingPartyFor(config.issuer), name: config.identity.rpName });
+    const throttle = createThrottle(storage.db);
+    const sessions = createSessions(storage.db);
+    const browserSessions = createBrowserSessions(provider, config.ttl.session);
+    const mailer = createMailer({ config, db: storage.db, logger });
+    const signIn = createSignIn({
+      accounts, passkeys, totp: createTotpStore(storage.db, kek), recoveryCodes: createRecoveryCodes(storage.db), throttle,
+      history: createLoginHistory(storage.db), mailer, audit, logger, passwordsEnabled: config.identity.passwords,
+    });
+    const csrf = createCsrf(csrfSecret, config.issuer);
+    provider.use(interactionRoutes({ provider, accounts, audit, csrf, passkeys, signIn, sessions, browserSessions }));
+    const emailCodes = createEmailCodes(storage.db);
+    provider.use(signupRoutes({
+      provider, accounts, emailCodes, passkeys, signIn, sessions, browserSessions, mailer, audit, csrf, logger, enabled: config.identity.signup,
+    }));
 
     const purgeTimer = setInterval(() => {
-      purgeExpired(storage.db).then(
+      Promise.all([purgeExpired(storage.db), passkeys.purgeExpiredChallenges(), throttle.purgeExpired(), emailCodes.purgeExpired()]).then(([n]) => n).then(
         (n) => { if (n) logger.debug('expired protocol records purged', { count: n }); },
         (err: unknown) => logger.error('purge failed', { err }),
       );

@@ -14,9 +14,20 @@ const resourceServer = z.object({
     .describe('client_ids this API authenticates as when it introspects; only they (and the token\'s own client) see its tokens.'),
 }).strict();
 
+const smtp = z.object({
+  host: z.string().min(1).describe('SMTP server host name (or address). Its certificate must match this name.'),
+  port: z.number().int().min(1).max(65535).default(587).describe('SMTP port: 587 (submission, STARTTLS) or 465 with `secure`.'),
+  secure: z.boolean().default(false)
+    .describe('Implicit TLS from the first byte (port 465). When false, STARTTLS is required unless the host is loopback (localhost, 127.0.0.0/8, ::1).'),
+  user: z.string().min(1).optional().describe('SMTP AUTH user name. Without it Sekisho does not authenticate.'),
+  password: z.string().optional().describe('SMTP AUTH password (with `user`).'),
+  rejectUnauthorized: z.boolean().default(true)
+    .describe('Verify the SMTP server\'s TLS certificate. false is an escape hatch for test servers with self-signed certificates only; production mode refuses it.'),
+}).strict().refine((s) => s.password === undefined || s.user !== undefined, { message: 'needs mail.smtp.user', path: ['password'] });
+
 export const configSchema = z.object({
   mode: z.enum(['development', 'production']).default('development')
-    .describe('`production` refuses insecure settings (an http issuer, a missing keyEncryptionKey); `development` allows an http issuer on loopback and generates a key-encryption key.'),
+    .describe('`production` refuses insecure settings (an http issuer, a missing keyEncryptionKey, no mail.smtp); `development` allows an http issuer on loopback and generates a key-encryption key.'),
   issuer: z.url().default('http://localhost:3000')
     .describe('The issuer identifier: the public https URL clients use. http is accepted only in development and only for loopback hosts.'),
   port: z.number().int().min(0).max(65535).default(3000).describe('TCP port to listen on.'),
@@ -69,6 +80,18 @@ export const configSchema = z.object({
     .describe('How long each instance keeps a client\'s registration in memory; a change or removal reaches every instance within this time. 0 reads the database on every request.'),
   accountCacheSeconds: z.number().int().min(0).max(60).default(5)
     .describe('How long each instance reuses an account\'s claims when issuing tokens (the provider looks the account up at /auth and again at /token); a profile change or removal reaches tokens within this time. 0 reads the database every time.'),
+  mail: z.object({
+    from: z.string().min(3).default('Sekisho <no-reply@localhost>').describe('The From address of every mail Sekisho sends (sign-up and recovery codes, security alerts).'),
+    smtp: smtp.optional()
+      .describe('Deliver mail through this SMTP server. Without it mail goes to the development mailbox (the mail_outbox table, read with `sekisho mail list`); production mode requires it.'),
+  }).strict().default({ from: 'Sekisho <no-reply@localhost>' })
+    .describe('Outgoing mail.'),
+  identity: z.object({
+    passwords: z.boolean().default(true)
+      .describe('Allow password sign-in (followed by TOTP when the person set it up). `false` is passwordless-only mode: passkeys, with e-mail recovery.'),
+    rpName: z.string().min(1).max(60).default('Sekisho').describe('The service name authenticators show when a passkey is created.'),
+    signup: z.boolean().default(true).describe('Let people create their own accounts (e-mail verification, then a passkey).'),
+  }).strict().default({ passwords: true, rpName: 'Sekisho', signup: true }).describe('Sign-in and sign-up (passkeys first).'),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Minimum level written to the JSON log.'),
   purgeIntervalSeconds: z.number().int().min(5).default(300).describe('How often expired protocol records are deleted.'),
   maxBodyBytes: z.number().int().min(1024).max(1024 * 1024).default(64 * 1024).describe('Largest request body accepted.'),
@@ -76,3 +99,4 @@ export const configSchema = z.object({
 
 export type Config = z.infer<typeof configSchema>;
 export type ResourceServerConfig = z.infer<typeof resourceServer>;
+export type SmtpConfig = z.infer<typeof smtp>;

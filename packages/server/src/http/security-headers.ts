@@ -2,7 +2,8 @@ import type { Context, Next } from 'koa';
 
 /**
  * Security headers on every response. Pages get a strict CSP with `frame-ancestors 'none'`;
- * a page may widen `form-action` for the one redirect target it needs (see ctx.state.formAction).
+ * a page may widen `form-action` for the one redirect target it needs (see ctx.state.formAction),
+ * and pages with a passkey ceremony allow our own script (ctx.state.scripts; no inline script ever).
  */
 export function securityHeaders(options: { https: boolean }) {
   return async (ctx: Context, next: Next) => {
@@ -17,7 +18,7 @@ export function securityHeaders(options: { https: boolean }) {
     if (options.https || ctx.secure) ctx.set('Strict-Transport-Security', 'max-age=63072000; includeSubDomains');
     const formAction = ["'self'", ...((ctx.state.formAction as string[] | undefined) ?? [])].join(' ');
     const csp = ctx.response.is('html')
-      ? `default-src 'none'; style-src 'self'; img-src 'self' data:; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`
+      ? `default-src 'none'; ${ctx.state.scripts ? "script-src 'self'; " : ''}style-src 'self'; img-src 'self' data:; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`
       : "default-src 'none'; frame-ancestors 'none'";
     // oidc-provider's form_post and JARM pages set their own CSP with a script hash; keep it.
     if (!ctx.response.get('Content-Security-Policy')) ctx.set('Content-Security-Policy', csp);

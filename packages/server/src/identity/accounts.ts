@@ -40,13 +40,18 @@ export const passwordSchema = z.string().min(8, 'at least 8 characters').max(256
 export interface Account {
   id: string;
   username: string;
+  email: string | null;
+  hasPassword: boolean;
   claims: AccountClaims;
   updatedAt: Date;
 }
 
+export const emailSchema = z.email().max(254).transform((e) => e.toLowerCase());
+
 export function createAccounts(db: Kysely<Database>) {
-  const toAccount = (r: { id: string; username: string; claims: Record<string, unknown>; updated_at: Date }): Account =>
-    ({ id: r.id, username: r.username, claims: r.claims as AccountClaims, updatedAt: r.updated_at });
+  const toAccount = (r: { id: string; username: string; email: string | null; password_hash: string | null; claims: Record<string, unknown>; updated_at: Date }): Account =>
+    ({ id: r.id, username: r.username, email: r.email, hasPassword: r.password_hash !== null, claims: r.claims as AccountClaims, updatedAt: r.updated_at });
+  const columns = ['id', 'username', 'email', 'password_hash', 'claims', 'updated_at'] as const;
 
   return {
     async create(input: { username: string; password: string; claims?: AccountClaims }): Promise<Account> {
@@ -55,18 +60,53 @@ export function createAccounts(db: Kysely<Database>) {
       const claims = accountClaimsSchema.parse(input.claims ?? {});
       const row = await db.insertInto('accounts').values({
         id: randomUUID(), username, password_hash: await hashPassword(password), claims: JSON.stringify(claims),
-      }).returning(['id', 'username', 'claims', 'updated_at']).executeTakeFirstOrThrow();
+      }).returning([...columns]).executeTakeFirstOrThrow();
       return toAccount(row);
     },
+    /** A passkey-first account from a verified e-mail address: no password until the person sets one. */
+    async createFromVerifiedEmail(input: { email: string; name?: string }): Promise<Account> {
+      const email = emailSchema.parse(input.email);
+      const claims = accountClaimsSchema.parse({ email, email_verified: true, ...(input.name ? { name: input.name } : {}) });
+      const row = await db.insertInto('accounts').values({
+        id: randomUUID(), username: email, email, email_verified_at: new Date(), password_hash: null, claims: JSON.stringify(claims),
+      }).onConflict((oc) => oc.doNothing()).returning([...columns]).executeTakeFirst();
+      return row ? toAccount(row) : Promise.reject(new AccountExistsError());
+    },
+    /** The account a person names at sign-in: by username or by e-mail address. */
+    async findByLogin(login: string): Promise<Account | undefined> {
+      const value = login.trim();
+      if (!value || value.length > 254) return undefined;
+      const row = await db.selectFrom('accounts').select([...columns])
+        .where((eb) => eb.or([eb('username', '=', value), eb('email', '=', value.toLowerCase())]))
+        .orderBy(sql`username = ${value}`, 'desc').limit(1).executeTakeFirst();
+      return row && toAccount(row);
+    },
+    async findByEmail(email: string): Promise<Account | undefined> {
+      const row = await db.selectFrom('accounts').select([...columns]).where('email', '=', email.trim().toLowerCase()).executeTakeFirst();
+      return row && toAccount(row);
+    },
+    /**
+     * Checks a password for an account found by findByLogin (or none). The same scrypt work is done
+     * when there is no account or no password, so timing does not tell whether one exists.
+     */
+    async checkPassword(account: Account | undefined, password: string): Promise<boolean> {
+      const row = account ? await db.selectFrom('accounts').select('password_hash').where('id', '=', account.id).executeTakeFirst() : undefined;
+      const ok = await verifyPassword(password, row?.password_hash ?? await dummyHash);
+      return ok && row?.password_hash != null;
+    },
     async findById(id: string): Promise<Account | undefined> {
-      const row = await db.selectFrom('accounts').select(['id', 'username', 'claims', 'updated_at']).where('id', '=', id).executeTakeFirst();
+      const row = await db.selectFrom('accounts').select([...columns]).where('id', '=', id).executeTakeFirst();
       return row && toAccount(row);
     },
     /** Checks a username and password. The same work is done whether or not the account exists. */
     async authenticate(username: string, password: string): Promise<Account | undefined> {
-      const row = await db.selectFrom('accounts').selectAll().where('username', '=', username).executeTakeFirst();
+      const row = await db.selectFrom('accounts').select([...columns]).where('username', '=', username).executeTakeFirst();
       const ok = await verifyPassword(password, row?.password_hash ?? await dummyHash);
-      return row && ok ? toAccount(row) : undefined;
+      return row?.password_hash && ok ? toAccount(row) : undefined;
+    },
+    async setPassword(id: string, password: string): Promise<void> {
+      const hash = await hashPassword(passwordSchema.parse(password));
+      await db.updateTable('accounts').set({ password_hash: hash, updated_at: new Date() }).where('id', '=', id).execute();
     },
     async count(): Promise<number> {
       const row = await db.selectFrom('accounts').select(sql<string>`count(*)`.as('n')).executeTakeFirstOrThrow();
@@ -75,3 +115,7 @@ export function createAccounts(db: Kysely<Database>) {
   };
 }
 export type Accounts = ReturnType<typeof createAccounts>;
+
+export class AccountExistsError extends Error {
+  constructor() { super('an account with this e-mail address exists'); }
+}

@@ -49,10 +49,11 @@ describe('assurance: what a request asks for', () => {
     assert.equal(requiredLevel({ acr_values: `${AAL3} ${AAL2}` }), 2);
     assert.equal(requiredLevel({ acr_values: AAL3 }), 3);
   });
-  it('reports what was achieved, or the strongest requested value it satisfies', () => {
+  it('reports what was achieved, or for an essential acr the strongest requested value it satisfies', () => {
     const aal3 = passkeyAssurance({ deviceType: 'singleDevice', backedUp: false, userVerified: true });
     assert.equal(reportedAcr(aal3, {}), AAL3);
     assert.equal(reportedAcr(aal3, { acr_values: `${AAL2} ${AAL3}` }), AAL3);
+    assert.equal(reportedAcr(aal3, { acr_values: AAL1 }), AAL3, 'acr_values is a preference: the truth is reported');
     assert.equal(reportedAcr(aal3, { claims: JSON.stringify({ id_token: { acr: { essential: true, value: AAL2 } } }) }), AAL2);
     assert.equal(reportedAcr(passwordAssurance(), { acr_values: AAL2 }), AAL1, 'never reports more than was done');
   });

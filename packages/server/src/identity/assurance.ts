@@ -87,14 +87,15 @@ export function requiredLevel(params: { acr_values?: unknown; claims?: unknown }
 }
 
 /**
- * The `acr` to report: what was achieved when the client asked for it (or asked nothing);
- * otherwise the strongest requested value that what was achieved satisfies, because oidc-provider
- * checks an essential `acr` by equality and AAL3 does satisfy a request for AAL2.
+ * The `acr` to report: what was achieved. Only when the client made `acr` an essential claim is
+ * it the strongest requested value that what was achieved satisfies, because oidc-provider checks
+ * an essential `acr` by equality and AAL3 does satisfy a request for AAL2. (`acr_values` is a
+ * preference list; the client is told the truth and decides.)
  */
 export function reportedAcr(done: Achieved, params: { acr_values?: unknown; claims?: unknown }): Acr {
-  const levels = requestedLevels(params);
-  if (!levels || levels.includes(done.level)) return done.acr;
-  const met = levels.filter((l) => l <= done.level);
+  const essential = requestedLevels({ claims: params.claims });
+  if (!essential || essential.includes(done.level)) return done.acr;
+  const met = essential.filter((l) => l <= done.level);
   return met.length ? ACR_BY_LEVEL[Math.max(...met) as Level] : done.acr;
 }
 

@@ -4,7 +4,8 @@
  * server side is decided here or in the small modules it imports.
  */
 import { createHash } from 'node:crypto';
-import Provider, { errors, type Configuration, type KoaContextWithOIDC, type JWKS } from 'oidc-provider';
+import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC, type JWKS } from 'oidc-provider';
+import type { Context } from 'koa';
 import type { Kysely } from 'kysely';
 import { decodeJwt } from 'jose';
 import type { Config } from '../config/schema.ts';
@@ -19,9 +20,13 @@ import { FAPI_ALGS, FAPI_AUTH_METHODS } from './algorithms.ts';
 import { certificateSubjectMatches, createCertificateSource } from './mtls.ts';
 import { createResourceServers } from './resource-servers.ts';
 import { ACR_VALUES, SCOPE_CLAIMS } from './claims-catalogue.ts';
+import { levelOf, requiredLevel } from '../identity/assurance.ts';
 import { auditProviderEvents } from './provider-events.ts';
 import { renderProtocolError } from '../ui/error-page.ts';
 import { logoutSource, postLogoutSuccessSource } from '../ui/logout-pages.ts';
+
+/** oidc-provider's session cookie; Sekisho's pages read and start the same session. */
+const SESSION_COOKIE = 'sekisho.session';
 
 export const ROUTES = {
   authorization: '/auth',
@@ -70,7 +75,7 @@ export function buildFapiConfiguration(deps: FapiConfigurationDeps): Configurati
     jwks: deps.jwks,
     cookies: {
       keys: deps.cookieKeys,
-      names: { session: 'sekisho.session', interaction: 'sekisho.interaction', resume: 'sekisho.resume' },
+      names: { session: SESSION_COOKIE, interaction: 'sekisho.interaction', resume: 'sekisho.resume' },
       long: { signed: true, httpOnly: true, sameSite: 'lax' },
       short: { signed: true, httpOnly: true, sameSite: 'lax' },
     },
@@ -124,7 +129,7 @@ export function buildFapiConfiguration(deps: FapiConfigurationDeps): Configurati
       Grant: config.ttl.grant,
       RefreshToken: config.ttl.refreshToken,
     },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: interactionPolicyWithStepUp() },
     renderError: renderProtocolError,
     discovery: {
       claim_types_supported: ['normal'],
@@ -263,6 +268,72 @@ export function applyFapiCorrections(provider: Provider): void {
     }
   });
 }
+
+/**
+ * The library's prompts plus one login check: a signed-in session whose assurance is below what
+ * the request asks for (`acr_values` or an essential `acr`, levels ordered AAL1 < AAL2 < AAL3)
+ * goes back to the login prompt, where the sign-in pages ask for a stronger credential (step-up).
+ */
+function interactionPolicyWithStepUp() {
+  const policy = interactionPolicy.base();
+  policy.get('login')!.checks.add(new interactionPolicy.Check(
+    'acr_level', 'a stronger authentication is required',
+    (ctx) => {
+      const { session, params } = ctx.oidc;
+      if (!session?.accountId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      const have = levelOf(session.acr) ?? 1;
+      return have < requiredLevel(params ?? {}) ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT;
+    },
+  ));
+  return policy;
+}
+
+export interface BrowserSession { id: string; uid: string; accountId: string; acr?: string; amr?: string[]; loginTs?: number }
+
+
+/**
+ * The sign-in session of a browser is oidc-provider's Session (so single sign-on, logout and
+ * `auth_time` stay the library's), read and started here for Sekisho's own pages: sign-in,
+ * sign-up, step-up and the account page.
+ */
+export function createBrowserSessions(provider: Provider, sessionTtlSeconds: number) {
+  type SessionModel = InstanceType<Provider['Session']> & { new?: boolean; resetIdentifier(): void; loginAccount(d: object): void; uid: string; jti: string };
+  async function load(ctx: Context): Promise<SessionModel | undefined> {
+    const id = ctx.cookies.get(SESSION_COOKIE, { signed: true });
+    if (!id || id.length > 100) return undefined;
+    return (await provider.Session.find(id)) as SessionModel | undefined;
+  }
+  return {
+    async current(ctx: Context): Promise<BrowserSession | undefined> {
+      const s = await load(ctx);
+      return s?.accountId ? { id: s.jti, uid: s.uid, accountId: s.accountId, acr: s.acr, amr: s.amr, loginTs: s.loginTs } : undefined;
+    },
+    /**
+     * Signs this browser in (or raises its assurance after a step-up), with a fresh session id so a
+     * planted cookie cannot carry over (session fixation). Returns undefined when the browser is
+     * signed in as someone else: the library's own account switch (logout first) handles that.
+     */
+    async signIn(ctx: Context, login: { accountId: string; acr: string; amr: string[] }): Promise<BrowserSession | undefined> {
+      const existing = await load(ctx);
+      if (existing?.accountId && existing.accountId !== login.accountId) return undefined;
+      const session = existing ?? (new provider.Session() as SessionModel);
+      if (existing) session.resetIdentifier();
+      session.loginAccount({ accountId: login.accountId, acr: login.acr, amr: login.amr, loginTs: Math.floor(Date.now() / 1000) });
+      await (session as unknown as { save(ttl: number): Promise<string> }).save(sessionTtlSeconds);
+      ctx.cookies.set(SESSION_COOKIE, session.jti, {
+        signed: true, httpOnly: true, sameSite: 'lax', secure: ctx.secure, maxAge: sessionTtlSeconds * 1000, overwrite: true,
+      });
+      return { id: session.jti, uid: session.uid, accountId: login.accountId, acr: login.acr, amr: login.amr };
+    },
+    /** Ends this browser's session. */
+    async signOut(ctx: Context): Promise<void> {
+      const s = await load(ctx);
+      if (s) await (s as unknown as { destroy(): Promise<void> }).destroy();
+      ctx.cookies.set(SESSION_COOKIE, null, { signed: true, httpOnly: true, sameSite: 'lax', secure: ctx.secure, overwrite: true });
+    },
+  };
+}
+export type BrowserSessions = ReturnType<typeof createBrowserSessions>;
 
 const REMAPPED_TO_INVALID_CLIENT = new Set(['client_id mismatch', 'invalid client_assertion format']);
 

@@ -5,13 +5,13 @@ import type { Accounts } from '../identity/accounts.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Csrf } from '../http/csrf.ts';
 import { readForm, FormBodyError } from '../http/form-body.ts';
-import { ACR } from '../protocol/claims-catalogue.ts';
 import { html, page } from './html.ts';
 import { pickLang, t, type Lang } from './i18n.ts';
-import { loginPage } from './login-page.ts';
+import { languageOf } from './language.ts';
+import { createSignInRoutes, type SignInRouteDeps } from './sign-in-routes.ts';
 import { consentPage } from './consent-page.ts';
 
-const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|confirm|abort))?$/;
+const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|passkey|otp|confirm|abort|continue))?$/;
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
@@ -19,8 +19,9 @@ type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
  * Sign-in and consent: a client of oidc-provider's interaction step. These routes never touch
  * token tables; they finish the interaction with a result and the provider does the rest.
  */
-export function interactionRoutes(deps: { provider: Provider; accounts: Accounts; audit: AuditLog; csrf: Csrf }) {
+export function interactionRoutes(deps: SignInRouteDeps & { accounts: Accounts; audit: AuditLog; csrf: Csrf }) {
   const { provider, accounts, audit, csrf } = deps;
+  const signInRoutes = createSignInRoutes(deps);
 
   return async function handle(ctx: Context, next: Next) {
     const match = ROUTE.exec(ctx.path);
@@ -43,15 +44,21 @@ export function interactionRoutes(deps: { provider: Provider; accounts: Accounts
     const clientName = String(client?.clientName ?? details.params.client_id);
     const token = csrf.tokenFor(uid);
 
+    if (action === 'continue') {
+      // After sign-up or recovery elsewhere on this site: the browser is now signed in.
+      if (ctx.method !== 'GET' || details.prompt.name !== 'login') return errorPage(ctx, 400, 'invalid_request');
+      return signInRoutes.continueWithSession({ ctx, details, lang, clientName, csrf: token, form: {} });
+    }
     if (!action) {
       if (ctx.method !== 'GET') return errorPage(ctx, 405, 'invalid_request');
-      return render(ctx, await viewFor(lang, details, clientName, token));
+      if (details.prompt.name === 'login') return signInRoutes.show({ ctx, details, lang, clientName, csrf: token, form: {} });
+      return render(ctx, await consentView(lang, details, clientName, token));
     }
     if (ctx.method !== 'POST') return errorPage(ctx, 405, 'invalid_request');
 
-    let form: Partial<Record<'csrf' | 'username' | 'password', string>>;
+    let form: Partial<Record<'csrf' | 'username' | 'password' | 'code' | 'credential', string>>;
     try {
-      form = await readForm(ctx, ['csrf', 'username', 'password'] as const);
+      form = await readForm(ctx, ['csrf', 'username', 'password', 'code', 'credential'] as const);
     } catch (err) {
       return errorPage(ctx, err instanceof FormBodyError ? err.status : 400, 'invalid_request');
     }
@@ -66,24 +73,12 @@ export function interactionRoutes(deps: { provider: Provider; accounts: Accounts
       return finish(ctx, { error: 'access_denied', error_description: 'End-User aborted interaction' });
     }
 
-    if (action === 'login') {
+    if (action === 'login' || action === 'passkey' || action === 'otp') {
       if (details.prompt.name !== 'login') return errorPage(ctx, 400, 'invalid_request');
-      const username = (form.username ?? '').trim();
-      const password = form.password ?? '';
-      if (!username || !password || username.length > 100 || password.length > 256) {
-        return render(ctx, loginPage(lang, { uid, clientName, csrf: token, username: username.slice(0, 100), error: t(lang, 'login.invalid') }), 400);
-      }
-      const account = await accounts.authenticate(username, password);
-      if (!account) {
-        audit.recordInBackground({ type: 'login.failure', outcome: 'failure', clientId, ip: ctx.ip, details: { method: 'pwd' } });
-        return render(ctx, loginPage(lang, { uid, clientName, csrf: token, username, error: t(lang, 'login.failed') }), 401);
-      }
-      audit.recordInBackground({ type: 'login.success', outcome: 'success', clientId, subject: account.id, ip: ctx.ip, details: { method: 'pwd', acr: ACR.aal1 } });
-      if (!passwordSatisfies(details)) {
-        // A password reaches AAL1 only; a request that insists on more cannot be met here.
-        return finish(ctx, { error: 'unmet_authentication_requirements', error_description: 'the requested authentication assurance level cannot be met' });
-      }
-      return finish(ctx, { login: { accountId: account.id, acr: ACR.aal1, amr: ['pwd'], remember: true } });
+      const step = { ctx, details, lang, clientName, csrf: token, form };
+      if (action === 'login') return signInRoutes.password(step);
+      if (action === 'otp') return signInRoutes.oneTimeCode(step);
+      return signInRoutes.passkey(step);
     }
 
     // confirm
@@ -96,8 +91,7 @@ export function interactionRoutes(deps: { provider: Provider; accounts: Accounts
     return finish(ctx, { consent: { grantId } }, true);
   };
 
-  async function viewFor(lang: Lang, details: Details, clientName: string, token: string): Promise<string> {
-    if (details.prompt.name === 'login') return loginPage(lang, { uid: details.uid, clientName, csrf: token });
+  async function consentView(lang: Lang, details: Details, clientName: string, token: string): Promise<string> {
     const account = details.session ? await accounts.findById(details.session.accountId) : undefined;
     const d = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
     return consentPage(lang, {
@@ -129,32 +123,8 @@ async function recordConsent(provider: Provider, details: Details): Promise<stri
   return grant.save();
 }
 
-/** True unless the request asks (by acr_values or an essential acr claim) only for levels above AAL1. */
-function passwordSatisfies(details: Details): boolean {
-  const requested = new Set<string>();
-  const acrValues = details.params.acr_values;
-  if (typeof acrValues === 'string') for (const v of acrValues.split(' ').filter(Boolean)) requested.add(v);
-  const claims = typeof details.params.claims === 'string' ? safeJson(details.params.claims) : undefined;
-  const acrClaim = (claims as { id_token?: { acr?: { essential?: boolean; value?: string; values?: string[] } } } | undefined)?.id_token?.acr;
-  if (acrClaim?.essential) {
-    if (acrClaim.value) requested.add(acrClaim.value);
-    for (const v of acrClaim.values ?? []) requested.add(v);
-  }
-  return requested.size === 0 || requested.has(ACR.aal1);
-}
-
-function safeJson(s: string): unknown {
-  try { return JSON.parse(s); } catch { return undefined; }
-}
-
 function languageFor(ctx: Context, details: Details): Lang {
-  const query = typeof ctx.query.lang === 'string' ? ctx.query.lang : undefined;
-  if (query === 'ja' || query === 'en') ctx.cookies.set('lang', query, { httpOnly: true, sameSite: 'lax', signed: false, maxAge: 365 * 86400_000 });
-  return pickLang({
-    query, cookie: ctx.cookies.get('lang'),
-    uiLocales: typeof details.params.ui_locales === 'string' ? details.params.ui_locales : undefined,
-    acceptLanguage: ctx.get('accept-language'),
-  });
+  return languageOf(ctx, typeof details.params.ui_locales === 'string' ? details.params.ui_locales : undefined);
 }
 
 function render(ctx: Context, body: string, status = 200) {

@@ -43,11 +43,11 @@ describe('sign-in and consent in Chromium', { skip: BROWSER_SKIP }, () => {
         await page.screenshot({ path: `${SHOTS}login-${locale}.png`, fullPage: true });
         await page.getByLabel(ja ? 'ユーザー名' : 'Username').fill(user.username);
         await page.getByLabel(ja ? 'パスワード' : 'Password').fill('wrong password');
-        await page.getByRole('button', { name: ja ? 'ログイン' : 'Sign in' }).click();
+        await page.getByRole('button', { name: ja ? 'ログイン' : 'Sign in', exact: true }).click();
         await page.getByRole('alert').waitFor();
         await page.screenshot({ path: `${SHOTS}login-error-${locale}.png`, fullPage: true });
         await page.getByLabel(ja ? 'パスワード' : 'Password').fill(user.password);
-        await page.getByRole('button', { name: ja ? 'ログイン' : 'Sign in' }).click();
+        await page.getByRole('button', { name: ja ? 'ログイン' : 'Sign in', exact: true }).click();
         await page.getByRole('heading', { name: ja ? 'アクセスを許可しますか？' : 'Allow access?' }).waitFor();
         await page.screenshot({ path: `${SHOTS}consent-${locale}.png`, fullPage: true });
         await page.getByRole('button', { name: ja ? '許可する' : 'Allow' }).click();

@@ -30,7 +30,7 @@ export interface TestClient {
   /** oauth4webapi view of the client and the options every call needs. */
   client: oauth.Client;
   clientAuth: oauth.ClientAuth;
-  options: { [oauth.customFetch]: typeof fetch };
+  options: { [oauth.customFetch]: typeof fetch; [oauth.allowInsecureRequests]?: boolean };
   dpopKeys: CryptoKeyPair | undefined;
 }
 
@@ -86,7 +86,8 @@ export async function registerTestClient(server: TestServer, spec: ClientSpec): 
       ...(usesMtls ? { use_mtls_endpoint_aliases: true } : {}),
     },
     clientAuth: spec.auth === 'private_key_jwt' ? oauth.PrivateKeyJwt({ key: privateKey, kid }) : oauth.TlsClientAuth(),
-    options: { [oauth.customFetch]: customFetch },
+    // http is only ever a loopback test server (WebAuthn browser tests); oauth4webapi insists on the loud flag.
+    options: { [oauth.customFetch]: customFetch, ...(server.issuer.startsWith('http:') ? { [oauth.allowInsecureRequests]: true } : {}) },
     dpopKeys: spec.binding === 'dpop' ? await oauth.generateKeyPair('ES256') : undefined,
   };
 }

@@ -82,10 +82,15 @@ export async function runCodeFlow(server: TestServer, tc: TestClient, user: Auth
   const par = await pushAuthorizationRequest(as, tc, extra);
   const { callback, page } = await ua.authorize(par.authorizationUrl, user);
   if (!callback) throw new Error(`authorization did not return to the client: ${page?.status} ${page?.body.slice(0, 300)}`);
+  const tokens = await redeemCallback(as, tc, par, callback, extra.scope === undefined || extra.scope.includes('openid'));
+  return { as, par, callback, tokens, claims: oauth.getValidatedIdTokenClaims(tokens), ua };
+}
+
+/** The client's side after the redirect back: validate the callback, redeem the code (oauth4webapi). */
+export async function redeemCallback(as: oauth.AuthorizationServer, tc: TestClient, par: ParResult, callback: string, requireIdToken = true): Promise<oauth.TokenEndpointResponse> {
   const params = await validateCallback(as, tc, callback, par.state);
   const DPoP = tc.dpopKeys ? oauth.DPoP(tc.client, tc.dpopKeys) : undefined;
-  const tokens = await withNonceRetry(async () => oauth.processAuthorizationCodeResponse(as, tc.client,
+  return withNonceRetry(async () => oauth.processAuthorizationCodeResponse(as, tc.client,
     await oauth.authorizationCodeGrantRequest(as, tc.client, tc.clientAuth, params, tc.redirectUri, par.verifier, { ...tc.options, ...(DPoP ? { DPoP } : {}) }),
-    { expectedNonce: par.nonce, requireIdToken: extra.scope === undefined || extra.scope.includes('openid') }));
-  return { as, par, callback, tokens, claims: oauth.getValidatedIdTokenClaims(tokens), ua };
+    { expectedNonce: par.nonce, requireIdToken }));
 }

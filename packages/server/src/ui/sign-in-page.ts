@@ -1,0 +1,93 @@
+import { Html, html, page } from './html.ts';
+import { t, type Lang } from './i18n.ts';
+
+/**
+ * The passkey part of a page: the server's options as inert JSON, a button (shown by the script;
+ * hidden without JavaScript), a status line for failures and the form the result is posted with.
+ */
+export function passkeyCeremony(lang: Lang, v: { options: unknown; action: string; csrf: string; mode: 'get' | 'create'; autofill?: boolean; label: string; extra?: Html }): Html {
+  // JSON inside <script type="application/json"> is not executed; `<` is escaped so it cannot close the tag.
+  const json = JSON.stringify(v.options).replace(/</g, '\\u003c');
+  return html`
+<script type="application/json" id="webauthn-options">${new Html(json)}</script>
+<form id="webauthn-form" method="post" action="${v.action}" data-mode="${v.mode}" ${v.autofill ? html`data-autofill` : ''}>
+  <input type="hidden" name="csrf" value="${v.csrf}">
+  <input type="hidden" name="credential" value="">
+  ${v.extra ?? ''}
+</form>
+<button class="primary" type="button" id="webauthn-start" hidden>${v.label}</button>
+<p class="alert" role="alert" id="webauthn-status" hidden data-failed="${t(lang, 'passkey.failed')}"></p>
+<noscript><p class="muted">${t(lang, 'passkey.noscript')}</p></noscript>
+<script src="/assets/webauthn.js" defer></script>`;
+}
+
+export interface SignInView {
+  uid: string;
+  clientName: string;
+  csrf: string;
+  passkeyOptions: unknown;
+  passwords: boolean;
+  username?: string;
+  error?: string;
+}
+
+/** Sign-in: a passkey first (button and autofill), the password form as the fallback. */
+export function signInPage(lang: Lang, v: SignInView): string {
+  const base = `/interaction/${v.uid}`;
+  return page(lang, t(lang, 'login.title'), html`
+<p>${t(lang, 'login.lead', { client: v.clientName })}</p>
+${v.error ? html`<p class="alert" role="alert" id="login-error">${v.error}</p>` : ''}
+${passkeyCeremony(lang, { options: v.passkeyOptions, action: `${base}/passkey`, csrf: v.csrf, mode: 'get', autofill: true, label: t(lang, 'passkey.signin') })}
+${v.passwords ? html`
+<form method="post" action="${base}/login" novalidate class="password-form">
+  <input type="hidden" name="csrf" value="${v.csrf}">
+  <label for="username">${t(lang, 'login.username')}</label>
+  <input id="username" name="username" type="text" autocomplete="username webauthn" autocapitalize="none" spellcheck="false" required maxlength="254" value="${v.username ?? ''}" ${v.error ? html`aria-describedby="login-error"` : ''}>
+  <label for="password">${t(lang, 'login.password')}</label>
+  <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="256">
+  <div class="actions"><button class="secondary" type="submit">${t(lang, 'login.submit')}</button></div>
+</form>` : html`
+<label for="username">${t(lang, 'login.username')}</label>
+<input id="username" name="username" type="text" autocomplete="username webauthn" autocapitalize="none" spellcheck="false" maxlength="254">`}
+<p class="links"><a href="/signup?interaction=${v.uid}">${t(lang, 'signup.link')}</a> · <a href="/recover?interaction=${v.uid}">${t(lang, 'recover.link')}</a></p>
+<form method="post" action="${base}/abort" class="actions">
+  <input type="hidden" name="csrf" value="${v.csrf}">
+  <button class="link" type="submit">${t(lang, 'login.cancel')}</button>
+</form>`, { langSwitchHref: `${base}?lang=${lang === 'ja' ? 'en' : 'ja'}` });
+}
+
+export interface StepUpView {
+  uid: string;
+  clientName: string;
+  csrf: string;
+  username: string;
+  /** Passkey options restricted to this person's passkeys; absent when they have none. */
+  passkeyOptions?: unknown;
+  /** Offer a TOTP / recovery code (after a password, when that is enough). */
+  oneTimeCode: boolean;
+  /** Why more is asked: after the password (second factor) or for a stronger level (step-up). */
+  reason: 'second-factor' | 'step-up';
+  error?: string;
+}
+
+/** The second step: a one-time code after a password, or a passkey when more assurance is asked. */
+export function stepUpPage(lang: Lang, v: StepUpView): string {
+  const base = `/interaction/${v.uid}`;
+  return page(lang, t(lang, v.reason === 'step-up' ? 'stepup.title' : 'mfa.title'), html`
+<p>${t(lang, v.reason === 'step-up' ? 'stepup.lead' : 'mfa.lead', { client: v.clientName })}</p>
+<p class="muted">${t(lang, 'consent.account', { username: v.username })}</p>
+${v.error ? html`<p class="alert" role="alert" id="code-error">${v.error}</p>` : ''}
+${v.passkeyOptions ? passkeyCeremony(lang, { options: v.passkeyOptions, action: `${base}/passkey`, csrf: v.csrf, mode: 'get', label: t(lang, 'passkey.confirm') }) : ''}
+${v.oneTimeCode ? html`
+<form method="post" action="${base}/otp" novalidate>
+  <input type="hidden" name="csrf" value="${v.csrf}">
+  <label for="code">${t(lang, 'mfa.code')}</label>
+  <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required maxlength="20" ${v.error ? html`aria-describedby="code-error"` : ''}>
+  <p class="muted">${t(lang, 'mfa.recovery-hint')}</p>
+  <div class="actions"><button class="${v.passkeyOptions ? 'secondary' : 'primary'}" type="submit">${t(lang, 'mfa.submit')}</button></div>
+</form>` : ''}
+<form method="post" action="${base}/abort" class="actions">
+  <input type="hidden" name="csrf" value="${v.csrf}">
+  <button class="link" type="submit">${t(lang, 'login.cancel')}</button>
+</form>`, { langSwitchHref: `${base}?lang=${lang === 'ja' ? 'en' : 'ja'}` });
+}
