@@ -82,7 +82,7 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
       history: createLoginHistory(storage.db), mailer, audit, logger, passwordsEnabled: config.identity.passwords,
     });
     const csrf = createCsrf(csrfSecret, config.issuer);
-    provider.use(interactionRoutes({ provider, accounts, audit, csrf, passkeys, signIn, sessions, browserSessions }));
+    provider.use(interactionRoutes({ provider, accounts, audit, csrf, passkeys, signIn, sessions, browserSessions, signupEnabled: config.identity.signup }));
     const emailCodes = createEmailCodes(storage.db);
     provider.use(signupRoutes({
       provider, accounts, emailCodes, passkeys, signIn, sessions, browserSessions, mailer, audit, csrf, logger, enabled: config.identity.signup,

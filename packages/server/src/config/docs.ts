@@ -19,7 +19,7 @@ export function renderConfigDocs(): string {
     '`true`/`false`, arrays, objects) are taken as JSON. `DATABASE_URL` is accepted for `databaseUrl`.',
     '',
     'The configuration is validated once at start; an error names the key. In `production` mode Sekisho',
-    'refuses to start with an http issuer or without `keyEncryptionKey`.',
+    'refuses to start with an http issuer, without `keyEncryptionKey` or without `mail.smtp`.',
     '',
     '| key | environment variable | type | default | description |',
     '| --- | --- | --- | --- | --- |',

@@ -27,6 +27,7 @@ export interface SignInView {
   csrf: string;
   passkeyOptions: unknown;
   passwords: boolean;
+  signup: boolean;
   username?: string;
   error?: string;
 }
@@ -49,7 +50,7 @@ ${v.passwords ? html`
 </form>` : html`
 <label for="username">${t(lang, 'login.username')}</label>
 <input id="username" name="username" type="text" autocomplete="username webauthn" autocapitalize="none" spellcheck="false" maxlength="254">`}
-<p class="links"><a href="/signup?interaction=${v.uid}">${t(lang, 'signup.link')}</a> · <a href="/recover?interaction=${v.uid}">${t(lang, 'recover.link')}</a></p>
+${v.signup ? html`<p class="links"><a href="/signup?interaction=${v.uid}">${t(lang, 'signup.link')}</a></p>` : ''}
 <form method="post" action="${base}/abort" class="actions">
   <input type="hidden" name="csrf" value="${v.csrf}">
   <button class="link" type="submit">${t(lang, 'login.cancel')}</button>

@@ -23,6 +23,7 @@ export interface SignInRouteDeps {
   signIn: SignIn;
   sessions: Sessions;
   browserSessions: BrowserSessions;
+  signupEnabled: boolean;
 }
 
 export interface LoginStep {
@@ -65,7 +66,7 @@ export function createSignInRoutes(deps: SignInRouteDeps) {
     ctx.status = status;
     ctx.type = 'html';
     ctx.body = signInPage(lang, {
-      uid: details.uid, clientName: step.clientName, csrf: step.csrf, passwords: signIn.passwordsEnabled,
+      uid: details.uid, clientName: step.clientName, csrf: step.csrf, passwords: signIn.passwordsEnabled, signup: deps.signupEnabled,
       passkeyOptions: await passkeys.authenticationOptions({ binding: binding(details.uid) }),
       ...(username !== undefined ? { username } : {}), ...(error ? { error } : {}),
     });
