@@ -72,6 +72,9 @@ export function createPasskeys(db: Kysely<Database>, rp: RelyingParty) {
     };
   }
 
+  const descriptors = (rows: Array<{ id: string; transports: unknown }>) =>
+    rows.map((p) => ({ id: p.id, transports: p.transports as AuthenticatorTransport[] }));
+
   const toPasskey = (r: { id: string; account_id: string; name: string; device_type: 'singleDevice' | 'multiDevice'; backed_up: boolean; created_at: Date; last_used_at: Date | null }): Passkey => ({
     id: r.id, accountId: r.account_id, name: r.name, deviceType: r.device_type, backedUp: r.backed_up, createdAt: r.created_at, lastUsedAt: r.last_used_at,
   });
@@ -87,7 +90,7 @@ export function createPasskeys(db: Kysely<Database>, rp: RelyingParty) {
         // The user handle is the account id: random, and no personal data.
         userID: new TextEncoder().encode(input.accountId),
         attestationType: 'none',
-        excludeCredentials: existing.map((p) => ({ id: p.id, transports: p.transports as AuthenticatorTransport[] })),
+        excludeCredentials: descriptors(existing),
         authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
       });
       await storeChallenge(options.challenge, 'registration', input.binding, input.accountId);
@@ -136,7 +139,7 @@ export function createPasskeys(db: Kysely<Database>, rp: RelyingParty) {
         : [];
       const options = await generateAuthenticationOptions({
         rpID: rp.id, userVerification: 'required',
-        allowCredentials: allow.map((p) => ({ id: p.id, transports: p.transports as AuthenticatorTransport[] })),
+        allowCredentials: descriptors(allow),
       });
       await storeChallenge(options.challenge, 'authentication', input.binding, input.accountId);
       return options;
@@ -149,7 +152,8 @@ export function createPasskeys(db: Kysely<Database>, rp: RelyingParty) {
         : undefined;
       if (!row) throw new PasskeyError('unknown-credential');
       if (input.accountId && row.account_id !== input.accountId) throw new PasskeyError('wrong-account');
-      const userHandle = input.response.response?.userHandle;
+      const userHandle: unknown = input.response.response?.userHandle;
+      if (userHandle !== undefined && typeof userHandle !== 'string') throw new PasskeyError('invalid');
       if (userHandle && Buffer.from(userHandle, 'base64url').toString() !== row.account_id) throw new PasskeyError('wrong-account');
       let result;
       try {
