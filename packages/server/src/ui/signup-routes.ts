@@ -97,7 +97,13 @@ export function signupRoutes(deps: {
       const issued = await emailCodes.issue('signup', email.data);
       if (issued === 'too-many') return html(ctx, signupEmailPage(lang, { csrf: token, email: email.data, name, error: t(lang, 'signup.too-many') }), 429);
       // An existing address gets a different mail and no code; the page is the same either way.
-      await deps.mailer.send({ to: email.data, ...(existing ? signupExisting() : signupCode({ code: issued.code, minutes: EMAIL_CODE_MINUTES })) });
+      try {
+        await deps.mailer.send({ to: email.data, ...(existing ? signupExisting() : signupCode({ code: issued.code, minutes: EMAIL_CODE_MINUTES })) });
+      } catch (err) {
+        // The mailer logged the cause; the person is told to try later, not shown a server error.
+        deps.logger.warn('sign-up mail not sent', { err: String(err) });
+        return html(ctx, signupEmailPage(lang, { csrf: token, email: email.data, name, error: t(lang, 'signup.mail-failed') }), 503);
+      }
       audit.recordInBackground({ type: 'signup.code_sent', outcome: 'success', ip: ctx.ip, details: { existing: Boolean(existing) } });
       writeFlow(ctx, { ...flow, c: issued.id, e: email.data, n: name });
       return see(ctx, '/signup/verify');
@@ -135,7 +141,12 @@ export function signupRoutes(deps: {
       // Creating the passkey verified the person (user verification is required): they are signed in.
       const done = passkeyAssurance({ deviceType: passkey.deviceType, backedUp: passkey.backedUp, userVerified: true });
       await deps.signIn.succeeded(account, done, 'passkey', { ip: ctx.ip, userAgent: ctx.get('user-agent'), deviceId: deviceId(ctx) });
-      const session = await deps.browserSessions.signIn(ctx, { accountId: account.id, acr: done.acr, amr: done.amr });
+      // A browser still signed in as someone else is signed out first: the new account is who is here now.
+      let session = await deps.browserSessions.signIn(ctx, { accountId: account.id, acr: done.acr, amr: done.amr });
+      if (!session) {
+        await deps.browserSessions.signOut(ctx);
+        session = await deps.browserSessions.signIn(ctx, { accountId: account.id, acr: done.acr, amr: done.amr, fresh: true });
+      }
       if (session) await deps.sessions.noteStarted({ sessionUid: session.uid, accountId: account.id, ip: ctx.ip, userAgent: ctx.get('user-agent'), deviceId: deviceId(ctx), method: 'passkey', acr: done.acr });
       writeFlow(ctx, null);
       // Back to the authorization request it started from; the sign-in there sees the new session.
