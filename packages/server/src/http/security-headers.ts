@@ -7,6 +7,10 @@ import type { Context, Next } from 'koa';
  */
 export function securityHeaders(options: { https: boolean }) {
   return async (ctx: Context, next: Next) => {
+    // Set before the library runs: oidc-provider adds the hash of its own auto-submit script (the
+    // account-switch and logout form posts) to a script-src that is already there
+    // (helpers/script_src_sha.js). Without one, its page is blocked and the browser stops there.
+    ctx.set('Content-Security-Policy', LIBRARY_BASELINE);
     await next();
     ctx.set('X-Content-Type-Options', 'nosniff');
     // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on our own form
@@ -16,14 +20,17 @@ export function securityHeaders(options: { https: boolean }) {
     ctx.set('Cross-Origin-Opener-Policy', 'same-origin');
     ctx.set('Cross-Origin-Resource-Policy', 'same-origin');
     if (options.https || ctx.secure) ctx.set('Strict-Transport-Security', 'max-age=63072000; includeSubDomains');
-    const formAction = ["'self'", ...((ctx.state.formAction as string[] | undefined) ?? [])].join(' ');
-    const csp = ctx.response.is('html')
-      ? `default-src 'none'; ${ctx.state.scripts ? "script-src 'self'; " : ''}style-src 'self'; img-src 'self' data:; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`
-      : "default-src 'none'; frame-ancestors 'none'";
-    // oidc-provider's form_post and JARM pages set their own CSP with a script hash; keep it.
-    if (!ctx.response.get('Content-Security-Policy')) ctx.set('Content-Security-Policy', csp);
-    else if (!/frame-ancestors/.test(ctx.response.get('Content-Security-Policy'))) {
-      ctx.set('Content-Security-Policy', `${ctx.response.get('Content-Security-Policy')}; frame-ancestors 'none'`);
+    const current = ctx.response.get('Content-Security-Policy');
+    if (current && current !== LIBRARY_BASELINE) {
+      // The library added its script's hash: keep that policy, framing still refused.
+      if (!/frame-ancestors/.test(current)) ctx.set('Content-Security-Policy', `${current}; frame-ancestors 'none'`);
+      return;
     }
+    const formAction = ["'self'", ...((ctx.state.formAction as string[] | undefined) ?? [])].join(' ');
+    ctx.set('Content-Security-Policy', ctx.response.is('html')
+      ? `default-src 'none'; ${ctx.state.scripts ? "script-src 'self'; " : ''}style-src 'self'; img-src 'self' data:; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`
+      : "default-src 'none'; frame-ancestors 'none'");
   };
 }
+
+const LIBRARY_BASELINE = "default-src 'none'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
