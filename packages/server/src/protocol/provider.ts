@@ -313,9 +313,8 @@ export function createBrowserSessions(provider: Provider, sessionTtlSeconds: num
      * planted cookie cannot carry over (session fixation). Returns undefined when the browser is
      * signed in as someone else: the library's own account switch (logout first) handles that.
      */
-    async signIn(ctx: Context, login: { accountId: string; acr: string; amr: string[]; fresh?: boolean }): Promise<BrowserSession | undefined> {
-      // `fresh`: the caller just signed this browser out; the request still carries the old cookie.
-      const existing = login.fresh ? undefined : await load(ctx);
+    async signIn(ctx: Context, login: { accountId: string; acr: string; amr: string[] }): Promise<BrowserSession | undefined> {
+      const existing = await load(ctx);
       if (existing?.accountId && existing.accountId !== login.accountId) return undefined;
       const session = existing ?? (new provider.Session() as SessionModel);
       if (existing) session.resetIdentifier();

@@ -10,6 +10,7 @@ import type { BrowserSessions } from '../protocol/provider.ts';
 import { deviceId } from '../http/device-cookie.ts';
 import { t, type Lang } from './i18n.ts';
 import { signInPage, stepUpPage } from './sign-in-page.ts';
+import { takeHandoff } from './handoff.ts';
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
@@ -139,16 +140,19 @@ export function createSignInRoutes(deps: SignInRouteDeps) {
   return {
     show: (step: LoginStep) => render(step),
 
-    /** The browser signed in elsewhere on this site (sign-up, recovery): use that sign-in here. */
+    /** The person signed in elsewhere on this site (sign-up, recovery): use that sign-in here. */
     async continueWithSession(step: LoginStep) {
-      const session = await deps.browserSessions.current(step.ctx);
+      const { ctx, details } = step;
+      const handoff = takeHandoff(ctx, details.uid);
+      const session = handoff ? undefined : await deps.browserSessions.current(ctx);
       const fresh = session?.loginTs !== undefined && Date.now() / 1000 - session.loginTs < 600;
-      if (!session || !fresh || (levelOf(session.acr) ?? 1) < requiredLevel(step.details.params)) {
-        step.ctx.status = 303;
-        return step.ctx.redirect(`/interaction/${step.details.uid}`);
+      const login = handoff ?? (session && fresh ? { accountId: session.accountId, acr: session.acr ?? '', amr: session.amr ?? [] } : undefined);
+      if (!login || (levelOf(login.acr) ?? 1) < requiredLevel(details.params)) {
+        ctx.status = 303;
+        return ctx.redirect(`/interaction/${details.uid}`);
       }
-      const acr = reportedAcr(achieved((levelOf(session.acr) ?? 1) as Level, session.amr ?? []), step.details.params);
-      return finish(step.ctx, { login: { accountId: session.accountId, acr, amr: session.amr ?? [], remember: true, ts: session.loginTs } });
+      const acr = reportedAcr(achieved((levelOf(login.acr) ?? 1) as Level, login.amr), details.params);
+      return finish(ctx, { login: { accountId: login.accountId, acr, amr: login.amr, remember: true } });
     },
 
     async password(step: LoginStep) {

@@ -14,6 +14,7 @@ import { passkeyAssurance } from '../identity/assurance.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import { signupCode, signupExisting } from '../mail/messages.ts';
 import type { BrowserSessions } from '../protocol/provider.ts';
+import { setHandoff } from './handoff.ts';
 import type { Logger } from '../shared/logger.ts';
 import { languageOf } from './language.ts';
 import { t } from './i18n.ts';
@@ -141,16 +142,17 @@ export function signupRoutes(deps: {
       // Creating the passkey verified the person (user verification is required): they are signed in.
       const done = passkeyAssurance({ deviceType: passkey.deviceType, backedUp: passkey.backedUp, userVerified: true });
       await deps.signIn.succeeded(account, done, 'passkey', { ip: ctx.ip, userAgent: ctx.get('user-agent'), deviceId: deviceId(ctx) });
-      // A browser still signed in as someone else is signed out first: the new account is who is here now.
-      let session = await deps.browserSessions.signIn(ctx, { accountId: account.id, acr: done.acr, amr: done.amr });
-      if (!session) {
-        await deps.browserSessions.signOut(ctx);
-        session = await deps.browserSessions.signIn(ctx, { accountId: account.id, acr: done.acr, amr: done.amr, fresh: true });
-      }
+      const session = await deps.browserSessions.signIn(ctx, { accountId: account.id, acr: done.acr, amr: done.amr });
       if (session) await deps.sessions.noteStarted({ sessionUid: session.uid, accountId: account.id, ip: ctx.ip, userAgent: ctx.get('user-agent'), deviceId: deviceId(ctx), method: 'passkey', acr: done.acr });
       writeFlow(ctx, null);
       // Back to the authorization request it started from; the sign-in there sees the new session.
-      if (flow.i) return see(ctx, `/interaction/${flow.i}/continue`);
+      if (flow.i) {
+        // The authorization request's pages cannot see this path's cookies, nor this one theirs: hand
+        // the sign-in over in a short-lived cookie for that request only. When the browser is still
+        // signed in as someone else, the provider's own account switch (sign-out first) follows.
+        setHandoff(ctx, flow.i, { accountId: account.id, acr: done.acr, amr: done.amr });
+        return see(ctx, `/interaction/${flow.i}/continue`);
+      }
       return html(ctx, signupDonePage(lang, { email: account.email ?? account.username }));
     } catch (err) {
       if (!(err instanceof PasskeyError)) throw err;
