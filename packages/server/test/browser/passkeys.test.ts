@@ -56,6 +56,8 @@ describe('passkeys in Chromium (virtual authenticator)', { skip: BROWSER_SKIP },
   }
   async function finishAtClient(flow: Awaited<ReturnType<typeof startFlow>>) {
     const callback = (await flow.toClient).url();
+    // The client's host does not resolve: let Chromium's error page settle so it cannot interrupt the next test's navigation.
+    await page.waitForURL((u) => u.protocol === 'chrome-error:', { waitUntil: 'commit', timeout: 5000 }).catch(() => {});
     const tokens = await redeemCallback(flow.as, tc, flow.par, callback);
     return decodeJwt(String(tokens.id_token));
   }
@@ -149,5 +151,30 @@ describe('passkeys in Chromium (virtual authenticator)', { skip: BROWSER_SKIP },
     await allowIfAsked();
     const thirdClaims = await finishAtClient(third);
     assert.equal(thirdClaims.acr, AAL3, 'the session\'s actual level, which satisfies AAL2');
+  });
+
+  // Regression: the provider's account-switch page (an auto-submitting form) was blocked by our
+  // CSP, and sign-up on a signed-in browser could never finish.
+  it('a sign-up on a browser still signed in as someone else ends signed in as the new account', async () => {
+    const previous = (await server.app.accounts.findByEmail(email))!;
+    const other = `taro.${Date.now()}@example.jp`;
+    const flow = await startFlow({ prompt: 'login' });
+    await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: false });
+    await page.goto(flow.par.authorizationUrl);
+    await page.getByRole('link', { name: 'Create an account' }).click();
+    await page.getByLabel('E-mail address').fill(other);
+    await page.getByRole('button', { name: 'Send the code' }).click();
+    await page.getByRole('heading', { name: 'Check your e-mail' }).waitFor();
+    const [mail] = await listMailbox(server.app.storage.db, { to: other, limit: 1 });
+    await page.getByLabel('Code from the e-mail').fill(/(\d{6})/.exec(mail!.text)![1]!);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: 'Create your passkey' }).waitFor();
+    await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: true });
+    await page.getByRole('button', { name: 'Create a passkey' }).click();
+    await allowIfAsked();
+    const claims = await finishAtClient(flow);
+    const created = (await server.app.accounts.findByEmail(other))!;
+    assert.equal(claims.sub, created.id);
+    assert.notEqual(claims.sub, previous.id);
   });
 });
