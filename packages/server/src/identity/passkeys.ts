@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import {
   generateAuthenticationOptions, generateRegistrationOptions, verifyAuthenticationResponse, verifyRegistrationResponse,
@@ -227,7 +226,3 @@ export function relyingPartyFor(issuer: string, name = 'Sekisho'): RelyingParty 
   return { id: url.hostname, name, origins: [url.origin] };
 }
 
-/** A random binding for pages that have no interaction uid of their own. */
-export function newBinding(prefix: string): string {
-  return `${prefix}:${randomBytes(16).toString('base64url')}`;
-}
