@@ -91,7 +91,11 @@ export const configSchema = z.object({
       .describe('Allow password sign-in (followed by TOTP when the person set it up). `false` is passwordless-only mode: passkeys, with e-mail recovery.'),
     rpName: z.string().min(1).max(60).default('Sekisho').describe('The service name authenticators show when a passkey is created.'),
     signup: z.boolean().default(true).describe('Let people create their own accounts (e-mail verification, then a passkey).'),
-  }).strict().default({ passwords: true, rpName: 'Sekisho', signup: true }).describe('Sign-in and sign-up (passkeys first).'),
+    recovery: z.boolean().default(true)
+      .describe('Let people who lost their passkeys recover their account with a code sent to their verified e-mail address, ending with a new passkey. `false` leaves recovery to the operator (e.g. in person at a branch).'),
+    deletion: z.boolean().default(true)
+      .describe('Let people delete their own account from the account page. `false` leaves deletion to the operator (`sekisho user delete`).'),
+  }).strict().default({ passwords: true, rpName: 'Sekisho', signup: true, recovery: true, deletion: true }).describe('Sign-in and sign-up (passkeys first).'),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Minimum level written to the JSON log.'),
   purgeIntervalSeconds: z.number().int().min(5).default(300).describe('How often expired protocol records are deleted.'),
   maxBodyBytes: z.number().int().min(1024).max(1024 * 1024).default(64 * 1024).describe('Largest request body accepted.'),

@@ -108,6 +108,33 @@ export function createAccounts(db: Kysely<Database>) {
       const hash = await hashPassword(passwordSchema.parse(password));
       await db.updateTable('accounts').set({ password_hash: hash, updated_at: new Date() }).where('id', '=', id).execute();
     },
+    /** The name the person gives themselves (OIDC `name`); empty removes it. */
+    async updateName(id: string, name: string): Promise<void> {
+      const value = name.trim().slice(0, 200);
+      const patch = value ? sql`jsonb_build_object('name', ${value}::text)` : sql`'{}'::jsonb`;
+      await db.updateTable('accounts').set({ claims: sql`(claims - 'name') || ${patch}` as never, updated_at: new Date() }).where('id', '=', id).execute();
+    },
+    /**
+     * Sets a verified e-mail address (and the `email` claims). The sign-in name follows when it was
+     * the old address. Throws AccountExistsError when another account has the address.
+     */
+    async changeEmail(id: string, email: string): Promise<void> {
+      const address = emailSchema.parse(email);
+      try {
+        await db.updateTable('accounts').set({
+          email: address, email_verified_at: new Date(), updated_at: new Date(),
+          username: sql<string>`CASE WHEN username = email THEN ${address}::text ELSE username END`,
+          claims: sql`claims || jsonb_build_object('email', ${address}::text, 'email_verified', true)` as never,
+        }).where('id', '=', id).execute();
+      } catch (err) {
+        if (/unique|duplicate/i.test(String((err as Error).message))) throw new AccountExistsError();
+        throw err;
+      }
+    },
+    /** Passwordless from now on (the caller checks the account keeps a passkey). */
+    async removePassword(id: string): Promise<void> {
+      await db.updateTable('accounts').set({ password_hash: null, updated_at: new Date() }).where('id', '=', id).execute();
+    },
     async count(): Promise<number> {
       const row = await db.selectFrom('accounts').select(sql<string>`count(*)`.as('n')).executeTakeFirstOrThrow();
       return Number(row.n);

@@ -46,6 +46,17 @@ export function createSignIn(deps: {
     audit.recordInBackground({ type: 'login.failure', outcome: 'failure', clientId: origin.clientId, subject: accountId, ip: origin.ip, details: { method, reason } });
   }
 
+  /**
+   * The strongest level this account could reach at all, to tell "ask for a stronger credential"
+   * from "this cannot be met" (unmet_authentication_requirements).
+   */
+  async function reachableLevel(account: Account): Promise<Level> {
+    const keys = await passkeys.list(account.id);
+    if (keys.some((k) => k.deviceType === 'singleDevice' && !k.backedUp)) return 3;
+    if (keys.length || (account.hasPassword && await totp.isEnrolled(account.id))) return 2;
+    return 1;
+  }
+
   return {
     passwordsEnabled: deps.passwordsEnabled,
 
@@ -105,15 +116,17 @@ export function createSignIn(deps: {
       return totp.isEnrolled(accountId);
     },
 
+    reachableLevel,
+
     /**
-     * The strongest level this account could reach at all, to tell "ask for a stronger credential"
-     * from "this cannot be met" (unmet_authentication_requirements).
+     * After a credential was verified: signed in ('done'), a further credential needed ('more': a
+     * one-time code after a password when TOTP is enrolled, or a stronger credential for `needed`),
+     * or 'unmet' when this account has nothing that reaches `needed`.
      */
-    async reachableLevel(account: Account): Promise<Level> {
-      const keys = await passkeys.list(account.id);
-      if (keys.some((k) => k.deviceType === 'singleDevice' && !k.backedUp)) return 3;
-      if (keys.length || (account.hasPassword && await totp.isEnrolled(account.id))) return 2;
-      return 1;
+    async nextStep(account: Account, total: Achieved, needed: Level): Promise<'done' | 'more' | 'unmet'> {
+      const totpFollows = total.amr.includes('pwd') && !total.amr.includes('otp') && total.level < 2 && await totp.isEnrolled(account.id);
+      if (total.level >= needed && !totpFollows) return 'done';
+      return (await reachableLevel(account)) < needed ? 'unmet' : 'more';
     },
 
     /** Records a completed sign-in: history, throttle reset, new-device alert, audit. */

@@ -143,6 +143,15 @@ export function createTotpStore(db: Kysely<Database>, kek: Kek) {
       return { secretBase32: base32Encode(secret), uri };
     },
 
+    /** The enrollment in progress (unconfirmed), to show the same QR code again after a wrong code or a reload. */
+    async pendingEnrollment(accountId: string, label: { issuer: string; accountName: string }): Promise<{ secretBase32: string; uri: string } | undefined> {
+      const row = await db.selectFrom('totp_credentials').select('secret')
+        .where('account_id', '=', accountId).where('confirmed_at', 'is', null).executeTakeFirst();
+      if (!row) return undefined;
+      const secret = open(accountId, row.secret);
+      return { secretBase32: base32Encode(secret), uri: otpauthUri({ ...label, secret }) };
+    },
+
     /** Confirms enrollment with a code from the app; the confirming code's step is used up. */
     async confirmEnrollment(accountId: string, code: string, nowMs: number = Date.now()): Promise<boolean> {
       const row = await db.selectFrom('totp_credentials').select('secret')

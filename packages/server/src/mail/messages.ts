@@ -71,7 +71,9 @@ const METHODS: Record<string, [ja: string, en: string]> = {
   'passkey': ['パスキー', 'passkey'],
   'password': ['パスワード', 'password'],
   'password+totp': ['パスワードと認証アプリ', 'password and authenticator app'],
+  'password+recovery-code': ['パスワードとリカバリーコード', 'password and recovery code'],
   'recovery-code': ['リカバリーコード', 'recovery code'],
+  'recovery': ['メールによるアカウント回復と新しいパスキー', 'account recovery by e-mail and a new passkey'],
   'email-code': ['メールの確認コード', 'e-mail code'],
 };
 
@@ -206,5 +208,87 @@ export function signupExisting(): MailContent {
     `Someone asked to create a ${SERVICE} account with this address, but an account with this address already exists.`,
     'If it was you, sign in, or use "Can’t sign in?" on the sign-in page to recover your account.',
     'If it was not you, ignore this message. Nothing about your account has changed.',
+  ]);
+}
+
+/** Changing the account's e-mail address: the code goes to the new address. */
+export function emailChangeCode({ code, minutes }: { code: string; minutes: number }): MailContent {
+  return mail('メールアドレス変更の確認コード', 'Confirm your new e-mail address', [
+    `${SERVICE} のアカウントのメールアドレスをこのアドレスに変更する手続きが行われています。`,
+    'アカウントの画面で次の確認コードを入力してください。',
+    '',
+    `確認コード: ${code}`,
+    `有効期限: ${minutes}分`,
+    '',
+    'このコードは他の人に教えないでください。',
+    'お心当たりのない場合は、このメールを破棄してください。コードが入力されない限り、何も変更されません。',
+  ], [
+    `Someone is changing the e-mail address of a ${SERVICE} account to this address.`,
+    'Enter this code on the account page:',
+    '',
+    `Verification code: ${code}`,
+    `Valid for: ${minutes} minutes`,
+    '',
+    'Do not share this code with anyone.',
+    'If this was not you, ignore this message. Nothing changes unless the code is entered.',
+  ]);
+}
+
+/** The changes to sign-in settings a person is told about (the new-passkey mail has its own). */
+export type SecurityChange =
+  | 'passkey-removed' | 'password-set' | 'password-removed' | 'totp-enabled' | 'totp-disabled'
+  | 'recovery-codes-regenerated' | 'email-changed' | 'signed-out-everywhere';
+
+const SECURITY_CHANGES: Record<SecurityChange, [ja: string, en: string]> = {
+  'passkey-removed': ['パスキーが削除されました', 'A passkey was removed'],
+  'password-set': ['パスワードが設定（変更）されました', 'Your password was set or changed'],
+  'password-removed': ['パスワードが削除されました（パスキーのみでログインします）', 'Your password was removed (you now sign in with passkeys only)'],
+  'totp-enabled': ['認証アプリによる2段階認証が有効になりました', 'Two-step verification with an authenticator app was turned on'],
+  'totp-disabled': ['認証アプリによる2段階認証が無効になりました', 'Two-step verification with an authenticator app was turned off'],
+  'recovery-codes-regenerated': ['リカバリーコードが再発行されました（以前のコードは使えません）', 'New recovery codes were made (the old ones no longer work)'],
+  'email-changed': ['アカウントのメールアドレスが変更されました', 'The e-mail address of your account was changed'],
+  'signed-out-everywhere': ['すべての端末からログアウトしました', 'You were signed out on every device'],
+};
+
+/** A change to how the person signs in, sent so that a change they did not make does not go unnoticed. */
+export function securityChange({ change, when }: { change: SecurityChange; when: Date }): MailContent {
+  const [ja, en] = SECURITY_CHANGES[change];
+  return mail('アカウントの設定が変更されました', 'Your account settings changed', [
+    'お使いのアカウントのログイン設定が変更されました。',
+    '',
+    `変更内容: ${ja}`,
+    `日時: ${jaTime(when)}`,
+    '',
+    'ご本人による操作であれば、対応は不要です。',
+    `お心当たりのない場合は、すぐに ${SERVICE} にログインして設定を確認し、ほかの端末からログアウトしてください。ログインできない場合は、サービスの管理者にご連絡ください。`,
+  ], [
+    `A sign-in setting of your ${SERVICE} account changed.`,
+    '',
+    `What: ${en}`,
+    `When: ${enTime(when)}`,
+    '',
+    'If this was you, there is nothing to do.',
+    `If it was not, sign in to ${SERVICE} now, check your settings and sign out your other devices. If you cannot sign in, contact the administrator of this service.`,
+  ]);
+}
+
+/** The account was deleted: the last mail Sekisho sends to this address. */
+export function accountDeleted({ when }: { when: Date }): MailContent {
+  return mail('アカウントを削除しました', 'Your account was deleted', [
+    `${SERVICE} のアカウントを削除しました。`,
+    '',
+    `日時: ${jaTime(when)}`,
+    '',
+    'ログイン情報、パスキー、ログイン履歴などの個人データは消去され、連携サービスへのアクセス許可はすべて取り消されました。',
+    '法令により保存が必要な同意の記録は、個人を直接特定できない形で保存期間の間保管されます。',
+    'お心当たりのない場合は、サービスの管理者にご連絡ください。',
+  ], [
+    `Your ${SERVICE} account was deleted.`,
+    '',
+    `When: ${enTime(when)}`,
+    '',
+    'Your sign-in details, passkeys, sign-in history and other personal data were erased, and every access you had given to other services was revoked.',
+    'Records of consent that the law requires us to keep are kept, without your contact details, for their retention period.',
+    'If this was not you, contact the administrator of this service.',
   ]);
 }

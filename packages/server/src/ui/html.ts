@@ -29,7 +29,8 @@ function render(v: unknown): string {
 }
 
 /** The page shell: language switch, one main landmark, the stylesheet (CSP allows 'self' only). */
-export function page(lang: Lang, title: string, body: Html, options: { langSwitchHref?: string } = {}): string {
+/** `wide` and `nav` are for the account pages: a wider card and their section navigation. */
+export function page(lang: Lang, title: string, body: Html, options: { langSwitchHref?: string; wide?: boolean; nav?: Html } = {}): string {
   const other = lang === 'ja' ? 'en' : 'ja';
   const switchHref = options.langSwitchHref ?? `?lang=${other}`;
   return '<!doctype html>\n' + html`<html lang="${lang}">
@@ -41,8 +42,9 @@ export function page(lang: Lang, title: string, body: Html, options: { langSwitc
 <link rel="stylesheet" href="/assets/app.css">
 </head>
 <body>
-<header class="top"><span class="brand">${t(lang, 'app.name')}</span><a class="lang" href="${switchHref}" hreflang="${other}" lang="${other}">${t(lang, 'lang.switch')}</a></header>
-<main class="card">
+<header class="top${options.wide ? ' wide' : ''}"><span class="brand">${t(lang, 'app.name')}</span><a class="lang" href="${switchHref}" hreflang="${other}" lang="${other}">${t(lang, 'lang.switch')}</a></header>
+<main class="card${options.wide ? ' wide' : ''}">
+${options.nav ?? ''}
 <h1>${title}</h1>
 ${body}
 </main>

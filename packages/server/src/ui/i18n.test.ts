@@ -1,6 +1,6 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { pickLang, t } from './i18n.ts';
+import { pickLang, t, untranslated } from './i18n.ts';
 import { html, esc } from './html.ts';
 
 it('picks the language: explicit choice, ui_locales, Accept-Language, then English', () => {
@@ -19,4 +19,8 @@ it('translates with variables and falls back to English', () => {
 it('escapes every interpolation', () => {
   assert.equal(html`<p title="${'"><script>'}">${'<b>'}</p>`.value, '<p title="&#34;&#62;&#60;script&#62;">&#60;b&#62;</p>');
   assert.equal(esc("it's"), 'it&#39;s');
+});
+
+it('has every string in both Japanese and English', () => {
+  assert.deepEqual(untranslated(), []);
 });

@@ -1,5 +1,7 @@
+import { accountMessages } from './messages/account.ts';
+
 /** UI strings in Japanese and English. Keys are stable; the identity and consent issues add more. */
-const messages = {
+const base = {
   en: {
     'app.name': 'Sekisho',
     'lang.switch': '日本語',
@@ -162,6 +164,11 @@ const messages = {
   },
 } as const;
 
+const messages = {
+  en: { ...base.en, ...accountMessages.en },
+  ja: { ...base.ja, ...accountMessages.ja },
+} as const;
+
 export type Lang = keyof typeof messages;
 export type MessageKey = keyof (typeof messages)['en'];
 
@@ -169,6 +176,13 @@ export function t(lang: Lang, key: MessageKey | string, vars: Record<string, str
   const table = messages[lang] as Record<string, string>;
   const template = table[key] ?? (messages.en as Record<string, string>)[key] ?? key;
   return template.replace(/\{(\w+)\}/g, (_, name: string) => vars[name] ?? '');
+}
+
+/** Keys one language has and the other lacks (the test keeps this empty). */
+export function untranslated(): string[] {
+  const en = Object.keys(messages.en);
+  const ja = Object.keys(messages.ja);
+  return [...en.filter((k) => !ja.includes(k)).map((k) => `ja: ${k}`), ...ja.filter((k) => !en.includes(k)).map((k) => `en: ${k}`)];
 }
 
 export function hasMessage(key: string): boolean {

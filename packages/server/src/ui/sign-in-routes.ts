@@ -9,7 +9,7 @@ import type { Origin, Outcome, SignIn } from '../identity/sign-in.ts';
 import type { BrowserSessions } from '../protocol/provider.ts';
 import { deviceId } from '../http/device-cookie.ts';
 import { t, type Lang } from './i18n.ts';
-import { signInPage, stepUpPage } from './sign-in-page.ts';
+import { signInPage, stepUpPage, type SignInPlace } from './sign-in-page.ts';
 import { takeHandoff } from './handoff.ts';
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -25,6 +25,7 @@ export interface SignInRouteDeps {
   sessions: Sessions;
   browserSessions: BrowserSessions;
   signupEnabled: boolean;
+  recoveryEnabled: boolean;
 }
 
 export interface LoginStep {
@@ -58,6 +59,14 @@ export function createSignInRoutes(deps: SignInRouteDeps) {
     ip: step.ctx.ip, userAgent: step.ctx.get('user-agent'), deviceId: deviceId(step.ctx), clientId: String(step.details.params.client_id),
   });
   const binding = (uid: string) => `interaction:${uid}`;
+  const placeOf = (step: LoginStep): SignInPlace => {
+    const base = `/interaction/${step.details.uid}`;
+    return {
+      base, self: base, lead: t(step.lang, 'login.lead', { client: step.clientName }), abortAction: `${base}/abort`,
+      ...(deps.signupEnabled ? { signupHref: `/signup?interaction=${step.details.uid}` } : {}),
+      ...(deps.recoveryEnabled ? { recoverHref: `/recover?interaction=${step.details.uid}` } : {}),
+    };
+  };
 
   async function render(step: LoginStep, status = 200, error?: string, username?: string) {
     const { ctx, details, lang } = step;
@@ -67,7 +76,7 @@ export function createSignInRoutes(deps: SignInRouteDeps) {
     ctx.status = status;
     ctx.type = 'html';
     ctx.body = signInPage(lang, {
-      uid: details.uid, clientName: step.clientName, csrf: step.csrf, passwords: signIn.passwordsEnabled, signup: deps.signupEnabled,
+      ...placeOf(step), csrf: step.csrf, passwords: signIn.passwordsEnabled,
       passkeyOptions: await passkeys.authenticationOptions({ binding: binding(details.uid) }),
       ...(username !== undefined ? { username } : {}), ...(error ? { error } : {}),
     });
@@ -84,7 +93,7 @@ export function createSignInRoutes(deps: SignInRouteDeps) {
     ctx.status = status;
     ctx.type = 'html';
     ctx.body = stepUpPage(lang, {
-      uid: details.uid, clientName: step.clientName, csrf: step.csrf, username: account.username,
+      ...placeOf(step), clientName: step.clientName, csrf: step.csrf, username: account.username,
       passkeyOptions: hasPasskeys ? await passkeys.authenticationOptions({ binding: binding(details.uid), accountId: account.id }) : undefined,
       oneTimeCode: offerCode, reason: base.method === 'session' ? 'step-up' : 'second-factor',
       ...(error ? { error } : {}),
@@ -99,10 +108,9 @@ export function createSignInRoutes(deps: SignInRouteDeps) {
     const { ctx, details } = step;
     const total = before ? combine(fromPending(before), done) : done;
     const fullMethod = before && before.method !== 'session' ? `${before.method}+${method}` : method;
-    const needed = requiredLevel(details.params);
-    const totpFollows = total.amr.includes('pwd') && !total.amr.includes('otp') && total.level < 2 && await signIn.hasTotp(account.id);
-    if (total.level < needed || totpFollows) {
-      if (await signIn.reachableLevel(account) < needed) {
+    const next = await signIn.nextStep(account, total, requiredLevel(details.params));
+    if (next !== 'done') {
+      if (next === 'unmet') {
         // A password reaches AAL1 only; a request that insists on more cannot be met by this account.
         return finish(ctx, { error: 'unmet_authentication_requirements', error_description: 'the requested authentication assurance level cannot be met' });
       }
@@ -193,7 +201,8 @@ function fromPending(p: Pending): Achieved {
   return achieved((levelOf(p.acr) ?? 1) as Level, p.amr);
 }
 
-function parseCredential(raw: string | undefined): unknown {
+/** The `credential` field of a passkey form: a WebAuthn response as JSON, bounded in size. */
+export function parseCredential(raw: string | undefined): unknown {
   if (!raw || raw.length > 16_384) return undefined;
   try {
     const value = JSON.parse(raw) as unknown;

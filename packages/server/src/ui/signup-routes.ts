@@ -15,6 +15,8 @@ import type { Mailer } from '../mail/mailer.ts';
 import { signupCode, signupExisting } from '../mail/messages.ts';
 import type { BrowserSessions } from '../protocol/provider.ts';
 import { setHandoff } from './handoff.ts';
+import { parseCredential } from './sign-in-routes.ts';
+import { flowCookie, type FlowState } from './flow-cookie.ts';
 import type { Logger } from '../shared/logger.ts';
 import { languageOf } from './language.ts';
 import { t } from './i18n.ts';
@@ -24,7 +26,7 @@ const COOKIE = 'sekisho.signup';
 const FLOW_SECONDS = 30 * 60;
 
 /** Where a sign-up stands, in a signed cookie: the flow id (CSRF binding) and what is proven so far. */
-interface Flow { f: string; exp: number; i?: string; c?: string; e?: string; n?: string; a?: string }
+interface Flow extends FlowState { i?: string; c?: string; e?: string; n?: string; a?: string }
 
 /**
  * Sign-up: an e-mail address proven by a one-time code, then a passkey. The page answers the same
@@ -37,21 +39,9 @@ export function signupRoutes(deps: {
 }) {
   const { accounts, emailCodes, passkeys, csrf, audit } = deps;
 
-  const readFlow = (ctx: Context): Flow | undefined => {
-    const raw = ctx.cookies.get(COOKIE, { signed: true });
-    if (!raw) return undefined;
-    try {
-      const flow = JSON.parse(Buffer.from(raw, 'base64url').toString()) as Flow;
-      return typeof flow.f === 'string' && flow.exp > Date.now() / 1000 ? flow : undefined;
-    } catch {
-      return undefined;
-    }
-  };
-  const writeFlow = (ctx: Context, flow: Flow | null) => {
-    ctx.cookies.set(COOKIE, flow ? Buffer.from(JSON.stringify(flow)).toString('base64url') : null, {
-      signed: true, httpOnly: true, sameSite: 'lax', secure: ctx.secure, overwrite: true, path: '/signup', maxAge: FLOW_SECONDS * 1000,
-    });
-  };
+  const cookie = flowCookie<Flow>(COOKIE, '/signup', FLOW_SECONDS);
+  const readFlow = cookie.read;
+  const writeFlow = cookie.write;
   const html = (ctx: Context, body: string, status = 200) => { ctx.status = status; ctx.type = 'html'; ctx.body = body; };
   const see = (ctx: Context, to: string) => { ctx.status = 303; ctx.redirect(to); };
 
@@ -133,10 +123,9 @@ export function signupRoutes(deps: {
     if (!flow.a) return see(ctx, '/signup');
     const account = await accounts.findById(flow.a);
     if (!account) return see(ctx, '/signup');
-    let credential: unknown;
-    try { credential = JSON.parse(form.credential ?? ''); } catch { credential = undefined; }
+    const credential = parseCredential(form.credential);
     try {
-      if (!credential || typeof credential !== 'object') throw new PasskeyError('invalid');
+      if (!credential) throw new PasskeyError('invalid');
       const passkey = await passkeys.register({ accountId: account.id, binding: `signup:${flow.f}`, response: credential as never, name: describeDevice(ctx.get('user-agent')) });
       audit.recordInBackground({ type: 'passkey.added', outcome: 'success', subject: account.id, ip: ctx.ip, details: { passkey: passkey.id.slice(0, 16), deviceType: passkey.deviceType } });
       // Creating the passkey verified the person (user verification is required): they are signed in.
