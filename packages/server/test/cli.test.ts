@@ -95,6 +95,70 @@ describe('sekisho CLI', () => {
     assert.match(badClaims.stderr, /--claims: email/);
   });
 
+  it('user verify / verifications / unverify record identity assurance, each in the audit log', async () => {
+    const added = await run(['user', 'add', '--username', 'ichiro', '--claims', '{"given_name":"一郎","family_name":"鈴木","birthdate":"1980-01-01","email":"ichiro@example.jp"}'], 'a long enough password\n');
+    assert.equal(added.code, 0, added.stderr);
+    const accountId = JSON.parse(added.stdout).id;
+    const verify = (...args: string[]) => run(['user', 'verify', 'ichiro', '--trust-framework', 'jp_aml', '--verifier', 'Branch 012, Tanaka', ...args]);
+
+    const online = await verify('--level', 'ial2', '--method', 'vcrypt', '--document-type', 'jp_individual_number_card');
+    assert.equal(online.code, 0, online.stderr);
+    const ial2 = JSON.parse(online.stdout);
+    assert.equal(ial2.level, 'ial2');
+    assert.deepEqual(ial2.claims.sort(), ['birthdate', 'family_name', 'given_name'], 'the account\'s own claims, not its e-mail address');
+    const branch = await verify('--level', 'ial3', '--method', 'vpip', '--verified-at', '2025-03-01T10:00:00+09:00',
+      '--claims', '{"given_name":"一郎","family_name":"鈴木","family_name#ja-Kana-JP":"スズキ","nationalities":["JP"]}');
+    assert.equal(branch.code, 0, branch.stderr);
+    const ial3 = JSON.parse(branch.stdout);
+    assert.equal(ial3.verifiedAt, '2025-03-01T01:00:00.000Z');
+
+    const remoteIal3 = await verify('--level', 'ial3', '--method', 'vcrypt');
+    assert.equal(remoteIal3.code, 65);
+    assert.match(remoteIal3.stderr, /method: ial3 needs in-person/);
+    assert.match((await verify('--level', 'ial2', '--method', 'vcrypt', '--claims', '{"email":"ichiro@example.jp"}')).stderr, /verifiedClaims\.email: not a claim/);
+    assert.equal((await verify('--level', 'ial2', '--method', 'vcrypt', '--claims', '{given_name}')).code, 65);
+    assert.equal((await verify('--level', 'ial2')).code, 64);
+    assert.equal((await run(['user', 'verify', 'nobody', '--level', 'ial2', '--trust-framework', 'jp_aml', '--method', 'vcrypt', '--verifier', 'x'])).code, 1);
+
+    const listed = (await run(['user', 'verifications', 'ichiro'])).stdout.trim().split('\n').map((l) => l.split('\t'));
+    assert.deepEqual(listed.map((l) => [l[0], l[1], l[2], l[3], l[5]]), [[ial3.id, 'ial3', 'jp_aml', 'vpip', 'in force'], [ial2.id, 'ial2', 'jp_aml', 'vcrypt', 'in force']]);
+    assert.equal(listed[0]?.[6], 'Branch 012, Tanaka');
+
+    const revoked = await run(['user', 'unverify', 'ichiro', ial3.id, '--reason', 'forged document']);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    assert.match(revoked.stdout, /is now ial2$/m);
+    assert.equal((await run(['user', 'unverify', 'ichiro', ial3.id])).code, 1);
+    assert.match((await run(['user', 'verifications', 'ichiro'])).stdout, new RegExp(`^${ial3.id}\tial3\t.*\trevoked \\d{4}-`, 'm'));
+
+    const audit = (type: string) => run(['audit', 'list', '--type', type]).then((r) => r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)));
+    const verified = await audit('identity.verified');
+    assert.deepEqual(verified.map((e) => [e.subject, e.details.verification, e.details.level]), [[accountId, ial3.id, 'ial3'], [accountId, ial2.id, 'ial2']]);
+    const withdrawn = await audit('identity.verification_revoked');
+    assert.deepEqual(withdrawn.map((e) => [e.subject, e.details.verification, e.details.reason]), [[accountId, ial3.id, 'forged document']]);
+  });
+
+  it('user delete erases the account, frees its name and leaves an audit event saying what was removed', async () => {
+    const added = await run(['user', 'add', '--username', 'saburo', '--claims', '{"family_name":"佐藤"}'], 'a long enough password\n');
+    assert.equal(added.code, 0, added.stderr);
+    const accountId = JSON.parse(added.stdout).id;
+    assert.equal((await run(['user', 'verify', 'saburo', '--level', 'ial2', '--trust-framework', 'jp_aml', '--method', 'vcrypt', '--verifier', 'Online KYC'])).code, 0);
+
+    const deleted = await run(['user', 'delete', 'saburo']);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.deepEqual(JSON.parse(deleted.stdout), { id: accountId, deleted: { sessions: 0, grants: 0, tokens: 0, interactions: 0, passkeys: 0, identityVerifications: 1 } });
+    const again = await run(['user', 'delete', 'saburo']);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /no account saburo/);
+    assert.equal((await run(['user', 'verifications', 'saburo'])).code, 1);
+    assert.equal((await run(['user', 'delete'])).code, 64);
+
+    const events = (await run(['audit', 'list', '--type', 'account.deleted'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(events.map((e) => [e.subject, e.details.by, e.details.counts.identityVerifications]), [[accountId, 'admin', 1]]);
+    // The earlier events about the account stay: they name it only by its id.
+    assert.ok((await run(['audit', 'list', '--type', 'identity.verified'])).stdout.includes(accountId));
+    assert.equal((await run(['user', 'add', '--username', 'saburo'], 'a long enough password\n')).code, 0, 'the name is free again');
+  });
+
   it('keys list and rotate: new keys sign, old ones stay published for the overlap', async () => {
     const before = await run(['keys', 'list']);
     const active = before.stdout.trim().split('\n');

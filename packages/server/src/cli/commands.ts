@@ -12,6 +12,7 @@ import { accountClaimsSchema } from '../identity/accounts.ts';
 import { startServer } from './start.ts';
 import { createAuditLog } from '../audit/audit-log.ts';
 import { listMailbox } from '../mail/mailer.ts';
+import { USER_IDENTITY_HELP, USER_IDENTITY_SUBCOMMANDS, userIdentityCommand } from './user-identity-commands.ts';
 
 const HELP = `sekisho <command>
 
@@ -23,6 +24,7 @@ const HELP = `sekisho <command>
   client remove <client_id>     remove a client and everything issued to it
   user add --username <name> [--claims <json>]
                                 create an account; the password is read from standard input
+${USER_IDENTITY_HELP}
   keys list                     list signing keys
   keys rotate                   new signing keys; old ones verify for keyRotationOverlapSeconds
   audit list [--type T] [--limit N]
@@ -127,6 +129,7 @@ async function clientCommand(sub: string | undefined, args: string[], config: Co
 }
 
 async function userCommand(sub: string | undefined, args: string[], config: Config, logger: Logger): Promise<number> {
+  if (sub && USER_IDENTITY_SUBCOMMANDS.includes(sub)) return userIdentityCommand(sub, args, config, logger);
   if (sub !== 'add') { process.stderr.write('user add --username <name> [--claims <json>]\n'); return 64; }
   const username = flag(args, '--username');
   if (!username) { process.stderr.write('user add needs --username\n'); return 64; }

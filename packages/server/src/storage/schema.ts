@@ -153,6 +153,28 @@ export interface AuditEventsTable {
   details: Json;
 }
 
+export interface IdentityVerificationsTable {
+  id: string;
+  account_id: string;
+  level: 'ial1' | 'ial2' | 'ial3';
+  trust_framework: string;
+  assurance_level: string | null;
+  verification_process: string | null;
+  method: string;
+  evidence: Json<Array<Record<string, unknown>>>;
+  verified_claims: Json;
+  verifier: string;
+  verified_at: ColumnType<Date, Date | string, Date | string>;
+  recorded_at: Timestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export interface DeletedAccountsTable {
+  id: string;
+  deleted_at: Timestamp;
+  reason: 'self' | 'admin';
+}
+
 export interface ReplayJtisTable {
   id: string;
   expires_at: ColumnType<Date, Date, Date>;
@@ -181,4 +203,6 @@ export interface Database {
   session_details: SessionDetailsTable;
   throttle: ThrottleTable;
   mail_outbox: MailOutboxTable;
+  identity_verifications: IdentityVerificationsTable;
+  deleted_accounts: DeletedAccountsTable;
 }
