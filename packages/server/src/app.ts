@@ -18,6 +18,10 @@ import { createSignIn } from './identity/sign-in.ts';
 import { createMailer } from './mail/mailer.ts';
 import { createEmailCodes } from './identity/email-codes.ts';
 import { signupRoutes } from './ui/signup-routes.ts';
+import { recoveryRoutes } from './ui/recovery-routes.ts';
+import { accountRoutes } from './ui/account/routes.ts';
+import { createAccountDeletion } from './identity/account-deletion.ts';
+import { createIdentityAssurance } from './identity/identity-assurance.ts';
 import { createAuditLog, type AuditLog } from './audit/audit-log.ts';
 import { createBrowserSessions, createProvider } from './protocol/provider.ts';
 import { createCsrf } from './http/csrf.ts';
@@ -60,8 +64,9 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
     const dpopNonceSecret = Buffer.from(config.dpop.nonceSecret ?? await getOrCreateSecret(storage.db, kek, 'dpop-nonce-secret'), 'base64url');
 
     const accounts = createAccounts(storage.db);
+    const identityAssurance = createIdentityAssurance(storage.db);
     const provider = createProvider({
-      config, db: storage.db, accounts, audit, logger,
+      config, db: storage.db, accounts, identityAssurance, audit, logger,
       jwks: { keys: privateJwks as never },
       cookieKeys: [cookieKey],
       dpopNonceSecret,
@@ -77,15 +82,25 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
     const sessions = createSessions(storage.db);
     const browserSessions = createBrowserSessions(provider, config.ttl.session);
     const mailer = createMailer({ config, db: storage.db, logger });
+    const totp = createTotpStore(storage.db, kek);
+    const recoveryCodes = createRecoveryCodes(storage.db);
+    const history = createLoginHistory(storage.db);
     const signIn = createSignIn({
-      accounts, passkeys, totp: createTotpStore(storage.db, kek), recoveryCodes: createRecoveryCodes(storage.db), throttle,
-      history: createLoginHistory(storage.db), mailer, audit, logger, passwordsEnabled: config.identity.passwords,
+      accounts, passkeys, totp, recoveryCodes, throttle, history, mailer, audit, logger, passwordsEnabled: config.identity.passwords,
     });
     const csrf = createCsrf(csrfSecret, config.issuer);
-    provider.use(interactionRoutes({ provider, accounts, audit, csrf, passkeys, signIn, sessions, browserSessions, signupEnabled: config.identity.signup }));
+    const { signup, recovery, deletion, passwords } = config.identity;
+    provider.use(interactionRoutes({ provider, accounts, audit, csrf, passkeys, signIn, sessions, browserSessions, signupEnabled: signup, recoveryEnabled: recovery }));
     const emailCodes = createEmailCodes(storage.db);
     provider.use(signupRoutes({
-      provider, accounts, emailCodes, passkeys, signIn, sessions, browserSessions, mailer, audit, csrf, logger, enabled: config.identity.signup,
+      provider, accounts, emailCodes, passkeys, signIn, sessions, browserSessions, mailer, audit, csrf, logger, enabled: signup,
+    }));
+    provider.use(recoveryRoutes({ accounts, emailCodes, passkeys, totp, signIn, sessions, browserSessions, mailer, audit, csrf, logger, enabled: recovery }));
+    const accountDeletion = createAccountDeletion(storage.db);
+    provider.use(accountRoutes({
+      accounts, passkeys, totp, recoveryCodes, sessions, history, signIn, browserSessions, emailCodes, identityAssurance, mailer, audit, csrf, logger,
+      deleteAccount: (accountId, reason) => accountDeletion.deleteAccount(accountId, reason),
+      settings: { passwords, signup, recovery, deletion, totpIssuer: config.identity.rpName },
     }));
 
     const purgeTimer = setInterval(() => {

@@ -93,9 +93,11 @@ export const configSchema = z.object({
     signup: z.boolean().default(true).describe('Let people create their own accounts (e-mail verification, then a passkey).'),
     recovery: z.boolean().default(true)
       .describe('Let people who lost their passkeys recover their account with a code sent to their verified e-mail address, ending with a new passkey. `false` leaves recovery to the operator (e.g. in person at a branch).'),
+    trustFrameworks: z.array(z.string().min(1).max(100).regex(/^[\x21-\x7e]+$/)).max(20).default(['jp_aml', 'nist_800_63A'])
+      .describe('Trust frameworks identity verifications are recorded under (OpenID Connect for Identity Assurance `trust_framework`), advertised as `trust_frameworks_supported`.'),
     deletion: z.boolean().default(true)
       .describe('Let people delete their own account from the account page. `false` leaves deletion to the operator (`sekisho user delete`).'),
-  }).strict().default({ passwords: true, rpName: 'Sekisho', signup: true, recovery: true, deletion: true }).describe('Sign-in and sign-up (passkeys first).'),
+  }).strict().default({ passwords: true, rpName: 'Sekisho', signup: true, recovery: true, trustFrameworks: ['jp_aml', 'nist_800_63A'], deletion: true }).describe('Sign-in and sign-up (passkeys first).'),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Minimum level written to the JSON log.'),
   purgeIntervalSeconds: z.number().int().min(5).default(300).describe('How often expired protocol records are deleted.'),
   maxBodyBytes: z.number().int().min(1024).max(1024 * 1024).default(64 * 1024).describe('Largest request body accepted.'),

@@ -9,6 +9,8 @@ export const SCOPE_CLAIMS = {
   email: ['email', 'email_verified'],
   phone: ['phone_number', 'phone_number_verified'],
   address: ['address'],
+  // OpenID Connect for Identity Assurance: only through the claims parameter, never by a scope.
+  verified_claims: null,
 } as const satisfies Record<string, readonly string[] | Record<string, null> | null>;
 
 /**

@@ -13,6 +13,9 @@ import type { Database } from '../storage/schema.ts';
 import { createOidcAdapterFactory, createReplayStore, deleteGrantRecords } from '../storage/oidc-adapter.ts';
 import type { Accounts } from '../identity/accounts.ts';
 import { accountClaims } from '../identity/claims.ts';
+import type { IdentityAssurance } from '../identity/identity-assurance.ts';
+import { releaseVerifiedClaims } from '../identity/verified-claims.ts';
+import { assertClaimsRequest, identityAssuranceDiscovery } from './identity-assurance-claims.ts';
 import { ttlMemo } from '../shared/ttl-memo.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -44,6 +47,7 @@ export interface ProviderDeps {
   config: Config;
   db: Kysely<Database>;
   accounts: Accounts;
+  identityAssurance: IdentityAssurance;
   audit: AuditLog;
   logger: Logger;
   jwks: JWKS;
@@ -133,6 +137,7 @@ export function buildFapiConfiguration(deps: FapiConfigurationDeps): Configurati
     renderError: renderProtocolError,
     discovery: {
       claim_types_supported: ['normal'],
+      ...identityAssuranceDiscovery(config.identity.trustFrameworks),
       ...(config.mtls.enabled ? { mtls_endpoint_aliases: mtlsAliases(config) } : {}),
     },
     features: {
@@ -142,7 +147,7 @@ export function buildFapiConfiguration(deps: FapiConfigurationDeps): Configurati
       requestObjects: { enabled: true, requireSignedRequestObject: false },
       jwtResponseModes: { enabled: true },
       jwtIntrospection: { enabled: true },
-      claimsParameter: { enabled: true },
+      claimsParameter: { enabled: true, assertClaimsParameter: assertClaimsRequest as never },
       clientCredentials: { enabled: true },
       userinfo: { enabled: true },
       dPoP: {
@@ -218,7 +223,19 @@ export function createProvider(deps: ProviderDeps): Provider {
     async findAccount(_ctx, sub) {
       const account = await findAccountById(sub);
       if (!account) return undefined;
-      return { accountId: account.id, claims: async () => ({ sub: account.id, ...accountClaims(account) }) };
+      return {
+        accountId: account.id,
+        async claims(_use, _scope, requested) {
+          const claims: { sub: string; [claim: string]: unknown } = { sub: account.id, ...accountClaims(account) };
+          const request = (requested as Record<string, unknown> | undefined)?.verified_claims;
+          // Only when the client asked (claims parameter); the provider then releases it only if the person consented.
+          if (request !== undefined) {
+            const released = releaseVerifiedClaims(request, await deps.identityAssurance.active(account.id));
+            if (released) claims.verified_claims = released;
+          }
+          return claims;
+        },
+      };
     },
   }));
   provider.proxy = config.trustProxy;

@@ -10,6 +10,7 @@ import { pickLang, t, type Lang } from './i18n.ts';
 import { languageOf } from './language.ts';
 import { createSignInRoutes, type SignInRouteDeps } from './sign-in-routes.ts';
 import { consentPage } from './consent-page.ts';
+import { requestedVerifiedClaims, verifiedClaimsRequestsIn } from '../identity/verified-claims.ts';
 
 const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|passkey|otp|confirm|abort|continue))?$/;
 
@@ -94,10 +95,12 @@ export function interactionRoutes(deps: SignInRouteDeps & { accounts: Accounts; 
   async function consentView(lang: Lang, details: Details, clientName: string, token: string): Promise<string> {
     const account = details.session ? await accounts.findById(details.session.accountId) : undefined;
     const d = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+    const verifiedClaims = d.missingOIDCClaims?.includes('verified_claims') ? verifiedClaimsAskedFor(details.params.claims) : [];
     return consentPage(lang, {
       uid: details.uid, csrf: token, clientName, username: account?.username ?? '',
       scopes: d.missingOIDCScope ?? [],
-      claims: (d.missingOIDCClaims ?? []).filter((c) => !['sub', 'sid', 'auth_time', 'acr', 'amr', 'iss'].includes(c)),
+      claims: (d.missingOIDCClaims ?? []).filter((c) => !['sub', 'sid', 'auth_time', 'acr', 'amr', 'iss', 'verified_claims'].includes(c)),
+      verifiedClaims,
       resources: Object.entries(d.missingResourceScopes ?? {}).map(([resource, scopes]) => ({ resource, scopes })),
     });
   }
@@ -121,6 +124,18 @@ async function recordConsent(provider: Provider, details: Details): Promise<stri
   if (d.missingOIDCClaims) grant.addOIDCClaims(d.missingOIDCClaims);
   for (const [indicator, scopes] of Object.entries(d.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
   return grant.save();
+}
+
+/** The verified claims a request's `claims` parameter asks for (validated at PAR), once each, with purposes. */
+function verifiedClaimsAskedFor(claimsParameter: unknown): Array<{ claim: string; purpose?: string | undefined }> {
+  const requests = verifiedClaimsRequestsIn(claimsParameter);
+  const byName = new Map<string, { claim: string; purpose?: string | undefined }>();
+  for (const request of [requests.id_token, requests.userinfo]) {
+    for (const item of request ? requestedVerifiedClaims(request) : []) {
+      if (!byName.has(item.claim) || (item.purpose && !byName.get(item.claim)!.purpose)) byName.set(item.claim, { claim: item.claim, purpose: item.purpose });
+    }
+  }
+  return [...byName.values()];
 }
 
 function languageFor(ctx: Context, details: Details): Lang {

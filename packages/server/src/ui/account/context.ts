@@ -3,6 +3,7 @@ import type { AuditLog } from '../../audit/audit-log.ts';
 import type { Csrf } from '../../http/csrf.ts';
 import type { Account, Accounts } from '../../identity/accounts.ts';
 import type { EmailCodes } from '../../identity/email-codes.ts';
+import type { IdentityAssurance } from '../../identity/identity-assurance.ts';
 import type { LoginHistory } from '../../identity/login-history.ts';
 import type { Passkeys } from '../../identity/passkeys.ts';
 import type { RecoveryCodes } from '../../identity/recovery-codes.ts';
@@ -26,6 +27,7 @@ export interface AccountDeps {
   signIn: SignIn;
   browserSessions: BrowserSessions;
   emailCodes: EmailCodes;
+  identityAssurance: IdentityAssurance;
   mailer: Mailer;
   audit: AuditLog;
   csrf: Csrf;

@@ -1,11 +1,14 @@
 import type { Account } from '../../identity/accounts.ts';
 import { html, page } from '../html.ts';
 import { t, type Lang } from '../i18n.ts';
-import { accountPage, alert, csrfField } from './shell.ts';
+import { accountPage, alert, csrfField, when } from './shell.ts';
 
 interface Frame { csrf: string; done?: string | undefined }
 
-export function overviewPage(lang: Lang, v: Frame & { account: Account; identityLevel?: string; deletion: boolean; error?: string }): string {
+/** The account's identity assurance: self-asserted (IAL1), or who verified it and when. */
+export interface IdentityView { level: 'ial1' | 'ial2' | 'ial3'; verifiedAt?: Date; verifier?: string }
+
+export function overviewPage(lang: Lang, v: Frame & { account: Account; identity: IdentityView; deletion: boolean; error?: string }): string {
   const a = v.account;
   return accountPage(lang, { section: 'profile', csrf: v.csrf, self: '/account', done: v.done, title: t(lang, 'account.title') }, html`
 <section aria-labelledby="profile-h">
@@ -22,7 +25,8 @@ ${alert(v.error)}
   <dt>${t(lang, 'account.email')}</dt>
   <dd>${a.email ?? t(lang, 'account.email.none')} ${a.email ? html`<span class="badge">${t(lang, 'account.email.verified')}</span>` : ''}
     <a href="/account/email">${t(lang, a.email ? 'account.email.change' : 'account.email.add')}</a></dd>
-  ${v.identityLevel ? html`<dt>${t(lang, 'account.identity')}</dt><dd>${v.identityLevel}</dd>` : ''}
+  <dt>${t(lang, 'account.identity')}</dt>
+  <dd id="identity-level">${t(lang, `account.identity.${v.identity.level}`)}${v.identity.verifiedAt ? html`<br><span class="muted">${t(lang, 'account.identity.by', { verifier: v.identity.verifier ?? '' })} · ${when(lang, v.identity.verifiedAt)}</span>` : ''}</dd>
 </dl>
 </section>
 <section aria-labelledby="more-h">

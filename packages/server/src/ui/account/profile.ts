@@ -8,7 +8,11 @@ import { deletedPage, deletePage, emailCodePage, emailPage, overviewPage } from 
 const done = (r: AccountRequest) => (typeof r.ctx.query.done === 'string' ? r.ctx.query.done : undefined);
 
 export async function showOverview(r: AccountRequest, error?: string, status = 200) {
-  render(r.ctx, overviewPage(r.lang, { csrf: r.csrf, done: done(r), account: r.account, deletion: r.deps.settings.deletion, ...(error ? { error } : {}) }), status);
+  const verification = await r.deps.identityAssurance.current(r.account.id);
+  render(r.ctx, overviewPage(r.lang, {
+    csrf: r.csrf, done: done(r), account: r.account, deletion: r.deps.settings.deletion, ...(error ? { error } : {}),
+    identity: verification ? { level: verification.level, verifiedAt: verification.verifiedAt, verifier: verification.verifier } : { level: 'ial1' },
+  }), status);
 }
 
 export async function updateProfile(r: AccountRequest) {
