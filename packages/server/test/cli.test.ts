@@ -159,6 +159,28 @@ describe('sekisho CLI', () => {
     assert.equal((await run(['user', 'add', '--username', 'saburo'], 'a long enough password\n')).code, 0, 'the name is free again');
   });
 
+  it('assisted recovery: set-email and set-password (from stdin) end the sessions and tell the old address', async () => {
+    const added = await run(['user', 'add', '--username', 'shiro'], 'the first password\n');
+    assert.equal(added.code, 0, added.stderr);
+    assert.equal((await run(['user', 'set-email', 'shiro', 'not-an-address'])).code, 65);
+    const first = await run(['user', 'set-email', 'shiro', 'Shiro@Example.jp']);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(JSON.parse(first.stdout).sessionsEnded, 0);
+    assert.equal((await run(['user', 'set-password', 'shiro'], 'short\n')).code, 65, 'too short');
+    const reset = await run(['user', 'set-password', 'shiro'], 'a brand new passphrase\n');
+    assert.equal(reset.code, 0, reset.stderr);
+    const storage = await openStorage({ dataDir: join(dir, 'data') } as never);
+    try {
+      const row = await storage.db.selectFrom('accounts').select(['email']).where('username', '=', 'shiro').executeTakeFirstOrThrow();
+      assert.equal(row.email, 'shiro@example.jp', 'stored lower-case and usable for e-mail recovery');
+      const mail = await storage.db.selectFrom('mail_outbox').select(['recipient', 'subject']).where('recipient', '=', 'shiro@example.jp').execute();
+      assert.equal(mail.length, 1, 'the password reset is told to the address on record');
+    } finally { await storage.close(); }
+    const events = (await run(['audit', 'list', '--type', 'password.changed'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(events.at(-1).details.via, 'cli');
+    assert.equal((await run(['user', 'set-password', 'nobody'], 'a brand new passphrase\n')).code, 1);
+  });
+
   it('keys list and rotate: new keys sign, old ones stay published for the overlap', async () => {
     const before = await run(['keys', 'list']);
     const active = before.stdout.trim().split('\n');

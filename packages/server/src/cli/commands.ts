@@ -13,6 +13,7 @@ import { startServer } from './start.ts';
 import { createAuditLog } from '../audit/audit-log.ts';
 import { listMailbox } from '../mail/mailer.ts';
 import { USER_IDENTITY_HELP, USER_IDENTITY_SUBCOMMANDS, userIdentityCommand } from './user-identity-commands.ts';
+import { USER_RECOVERY_HELP, USER_RECOVERY_SUBCOMMANDS, userRecoveryCommand } from './user-recovery-commands.ts';
 
 const HELP = `sekisho <command>
 
@@ -25,6 +26,7 @@ const HELP = `sekisho <command>
   user add --username <name> [--claims <json>]
                                 create an account; the password is read from standard input
 ${USER_IDENTITY_HELP}
+${USER_RECOVERY_HELP}
   keys list                     list signing keys
   keys rotate                   new signing keys; old ones verify for keyRotationOverlapSeconds
   audit list [--type T] [--limit N]
@@ -130,6 +132,7 @@ async function clientCommand(sub: string | undefined, args: string[], config: Co
 
 async function userCommand(sub: string | undefined, args: string[], config: Config, logger: Logger): Promise<number> {
   if (sub && USER_IDENTITY_SUBCOMMANDS.includes(sub)) return userIdentityCommand(sub, args, config, logger);
+  if (sub && USER_RECOVERY_SUBCOMMANDS.includes(sub)) return userRecoveryCommand(sub, args, config, logger);
   if (sub !== 'add') { process.stderr.write('user add --username <name> [--claims <json>]\n'); return 64; }
   const username = flag(args, '--username');
   if (!username) { process.stderr.write('user add needs --username\n'); return 64; }
