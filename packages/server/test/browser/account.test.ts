@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import type { CDPSession, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { BROWSER_SKIP, launchBrowser } from '../support/browser.ts';
+import { accessibilityProblems, BROWSER_SKIP, launchBrowser } from '../support/browser.ts';
 import { listMailbox } from '../../src/mail/mailer.ts';
 
 const SHOTS = new URL('../../../../.screenshots/', import.meta.url).pathname;
@@ -39,8 +39,10 @@ describe('the account pages in Chromium', { skip: BROWSER_SKIP }, () => {
     const [mail] = await listMailbox(server.app.storage.db, { to, limit: 1 });
     return /(\d{6})/.exec(mail?.text ?? '')![1]!;
   }
+  /** A screenshot to look at, and the accessibility basics checked on the same page. */
   async function shot(p: Page, name: string) {
     await p.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
+    assert.deepEqual(await accessibilityProblems(p), [], `${name}: ${p.url()}`);
   }
   const account = async () => (await server.app.accounts.findByEmail(email))!;
 
@@ -98,6 +100,9 @@ describe('the account pages in Chromium', { skip: BROWSER_SKIP }, () => {
     await page.getByRole('status').filter({ hasText: 'The passkey was added' }).waitFor();
     assert.equal(await page.getByRole('listitem').filter({ has: page.getByRole('button', { name: 'Rename' }) }).count(), 2);
     await shot(page, 'account-security-en');
+    await page.goto(url('/account/security?lang=ja'));
+    await shot(page, 'account-security-ja');
+    await page.goto(url('/account/security?lang=en'));
     const [added] = await listMailbox(server.app.storage.db, { to: email, limit: 1 });
     assert.match(added!.subject, /A passkey was added/);
 
