@@ -32,9 +32,12 @@ export type PasskeyFailure =
 
 export class PasskeyError extends Error {
   readonly reason: PasskeyFailure;
-  constructor(reason: PasskeyFailure, message?: string) {
+  /** The passkey's owner, set only when the signature verified (a cloned authenticator): it is their event. */
+  readonly accountId: string | undefined;
+  constructor(reason: PasskeyFailure, message?: string, accountId?: string) {
     super(message ?? reason);
     this.reason = reason;
+    this.accountId = accountId;
   }
 }
 
@@ -154,20 +157,28 @@ export function createPasskeys(db: Kysely<Database>, rp: RelyingParty) {
       const userHandle: unknown = input.response.response?.userHandle;
       if (userHandle !== undefined && typeof userHandle !== 'string') throw new PasskeyError('invalid');
       if (userHandle && Buffer.from(userHandle, 'base64url').toString() !== row.account_id) throw new PasskeyError('wrong-account');
+      const verify = (counter: number, expectedChallenge: (challenge: string) => Promise<boolean>) => verifyAuthenticationResponse({
+        response: input.response, expectedChallenge,
+        expectedOrigin: rp.origins, expectedRPID: rp.id, requireUserVerification: true,
+        credential: {
+          id: row.id, publicKey: new Uint8Array(Buffer.from(row.public_key, 'base64url')),
+          counter, transports: row.transports as AuthenticatorTransport[],
+        },
+      });
       let result;
       try {
-        result = await verifyAuthenticationResponse({
-          response: input.response,
-          expectedChallenge: consumer('authentication', input.binding, input.accountId),
-          expectedOrigin: rp.origins, expectedRPID: rp.id, requireUserVerification: true,
-          credential: {
-            id: row.id, publicKey: new Uint8Array(Buffer.from(row.public_key, 'base64url')),
-            counter: Number(row.sign_count), transports: row.transports as AuthenticatorTransport[],
-          },
-        });
+        result = await verify(Number(row.sign_count), consumer('authentication', input.binding, input.accountId));
       } catch (err) {
         const message = String((err as Error).message);
-        throw new PasskeyError(/counter/i.test(message) ? 'counter' : /challenge/i.test(message) ? 'challenge' : 'invalid', message);
+        if (/counter/i.test(message)) {
+          // The library compares counters before it checks the signature. Only a signed assertion
+          // is the owner's passkey, copied; anything else is just invalid (and names nobody, so a
+          // credential id alone cannot fill a person's history with false alarms). The challenge
+          // was already consumed and checked by the first pass.
+          const signed = await verify(0, async () => true).then((r) => r.verified, () => false);
+          throw signed ? new PasskeyError('counter', message, row.account_id) : new PasskeyError('invalid', message);
+        }
+        throw new PasskeyError(/challenge/i.test(message) ? 'challenge' : 'invalid', message);
       }
       if (!result.verified) throw new PasskeyError('invalid');
       const info = result.authenticationInfo;

@@ -103,11 +103,12 @@ export function createSignIn(deps: {
       } catch (err) {
         if (!(err instanceof PasskeyError)) throw err;
         // Passkeys cannot be guessed, so a failure does not count towards a lock; it is recorded.
+        const subject = err.accountId ?? accountId;
         audit.recordInBackground({
           type: err.reason === 'counter' ? 'passkey.clone_suspected' : 'login.failure', outcome: 'failure',
-          clientId: origin.clientId, subject: accountId, ip: origin.ip, details: { method: 'passkey', reason: err.reason },
+          clientId: origin.clientId, subject, ip: origin.ip, details: { method: 'passkey', reason: err.reason },
         });
-        await history.record({ accountId, ip: origin.ip, userAgent: origin.userAgent, deviceId: origin.deviceId, method: 'passkey', result: 'failure' });
+        await history.record({ accountId: subject, ip: origin.ip, userAgent: origin.userAgent, deviceId: origin.deviceId, method: 'passkey', result: 'failure' });
         return { ok: false, reason: 'passkey', passkeyFailure: err.reason };
       }
     },
