@@ -22,6 +22,8 @@ import { recoveryRoutes } from './ui/recovery-routes.ts';
 import { accountRoutes } from './ui/account/routes.ts';
 import { createAccountDeletion } from './identity/account-deletion.ts';
 import { createIdentityAssurance } from './identity/identity-assurance.ts';
+import { createConsentLedger } from './consent/ledger.ts';
+import { createReceipts } from './consent/receipts.ts';
 import { createAuditLog, type AuditLog } from './audit/audit-log.ts';
 import { createBrowserSessions, createProvider } from './protocol/provider.ts';
 import { createCsrf } from './http/csrf.ts';
@@ -90,7 +92,9 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
     });
     const csrf = createCsrf(csrfSecret, config.issuer);
     const { signup, recovery, deletion, passwords } = config.identity;
-    provider.use(interactionRoutes({ provider, accounts, audit, csrf, passkeys, signIn, sessions, browserSessions, signupEnabled: signup, recoveryEnabled: recovery }));
+    const ledger = createConsentLedger(storage.db, { retentionDays: config.consent.retentionDays });
+    const receipts = createReceipts(privateJwks, { issuer: config.issuer, ...config.consent });
+    provider.use(interactionRoutes({ provider, accounts, audit, csrf, passkeys, signIn, sessions, browserSessions, ledger, signupEnabled: signup, recoveryEnabled: recovery }));
     const emailCodes = createEmailCodes(storage.db);
     provider.use(signupRoutes({
       provider, accounts, emailCodes, passkeys, signIn, sessions, browserSessions, mailer, audit, csrf, logger, enabled: signup,
@@ -98,8 +102,12 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
     provider.use(recoveryRoutes({ accounts, emailCodes, passkeys, totp, signIn, sessions, browserSessions, mailer, audit, csrf, logger, enabled: recovery }));
     const accountDeletion = createAccountDeletion(storage.db);
     provider.use(accountRoutes({
-      accounts, passkeys, totp, recoveryCodes, sessions, history, signIn, browserSessions, emailCodes, identityAssurance, mailer, audit, csrf, logger,
+      accounts, passkeys, totp, recoveryCodes, sessions, history, signIn, browserSessions, emailCodes, identityAssurance, ledger, receipts, mailer, audit, csrf, logger,
       deleteAccount: (accountId, reason) => accountDeletion.deleteAccount(accountId, reason),
+      clientName: async (clientId) => {
+        const client = await provider.Client.find(clientId).catch(() => undefined);
+        return typeof client?.clientName === 'string' ? client.clientName : undefined;
+      },
       settings: { passwords, signup, recovery, deletion, totpIssuer: config.identity.rpName },
     }));
 

@@ -5,7 +5,9 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exportJWK, generateKeyPair } from 'jose';
+import { decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
+import { sql } from 'kysely';
+import { createConsentLedger } from '../src/consent/ledger.ts';
 import { generateKekValue } from '../src/keys/kek.ts';
 import { openStorage } from '../src/storage/db.ts';
 import { migrate } from '../src/storage/migrate.ts';
@@ -160,25 +162,57 @@ describe('sekisho CLI', () => {
   });
 
   it('assisted recovery: set-email and set-password (from stdin) end the sessions and tell the old address', async () => {
-    const added = await run(['user', 'add', '--username', 'shiro'], 'the first password\n');
+    // Its own data folder: the mail it sends must not show up in the mailbox test.
+    const own = { SEKISHO_DATA_DIR: join(dir, 'data-assisted') };
+    const added = await run(['user', 'add', '--username', 'shiro'], 'the first password\n', own);
     assert.equal(added.code, 0, added.stderr);
-    assert.equal((await run(['user', 'set-email', 'shiro', 'not-an-address'])).code, 65);
-    const first = await run(['user', 'set-email', 'shiro', 'Shiro@Example.jp']);
+    assert.equal((await run(['user', 'set-email', 'shiro', 'not-an-address'], '', own)).code, 65);
+    const first = await run(['user', 'set-email', 'shiro', 'Shiro@Example.jp'], '', own);
     assert.equal(first.code, 0, first.stderr);
     assert.equal(JSON.parse(first.stdout).sessionsEnded, 0);
-    assert.equal((await run(['user', 'set-password', 'shiro'], 'short\n')).code, 65, 'too short');
-    const reset = await run(['user', 'set-password', 'shiro'], 'a brand new passphrase\n');
+    assert.equal((await run(['user', 'set-password', 'shiro'], 'short\n', own)).code, 65, 'too short');
+    const reset = await run(['user', 'set-password', 'shiro'], 'a brand new passphrase\n', own);
     assert.equal(reset.code, 0, reset.stderr);
-    const storage = await openStorage({ dataDir: join(dir, 'data') } as never);
+    const storage = await openStorage({ dataDir: own.SEKISHO_DATA_DIR } as never);
     try {
       const row = await storage.db.selectFrom('accounts').select(['email']).where('username', '=', 'shiro').executeTakeFirstOrThrow();
       assert.equal(row.email, 'shiro@example.jp', 'stored lower-case and usable for e-mail recovery');
       const mail = await storage.db.selectFrom('mail_outbox').select(['recipient', 'subject']).where('recipient', '=', 'shiro@example.jp').execute();
       assert.equal(mail.length, 1, 'the password reset is told to the address on record');
     } finally { await storage.close(); }
-    const events = (await run(['audit', 'list', '--type', 'password.changed'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const events = (await run(['audit', 'list', '--type', 'password.changed'], '', own)).stdout.trim().split('\n').map((l) => JSON.parse(l));
     assert.equal(events.at(-1).details.via, 'cli');
-    assert.equal((await run(['user', 'set-password', 'nobody'], 'a brand new passphrase\n')).code, 1);
+    assert.equal((await run(['user', 'set-password', 'nobody'], 'a brand new passphrase\n', own)).code, 1);
+  });
+
+  it('consent verify finds a tampered ledger record; consent receipt prints a signed receipt', async () => {
+    // Any command that starts the app makes the schema and the signing keys.
+    assert.equal((await run(['user', 'add', '--username', 'goro'], 'a long enough password\n')).code, 0);
+    const storage = await openStorage({ dataDir: join(dir, 'data') } as never);
+    let id: string;
+    try {
+      const ledger = createConsentLedger(storage.db, { retentionDays: 1096 });
+      const parts = { scopes: ['openid', 'accounts'], claims: [], resources: {}, authorizationDetails: [] };
+      for (const subject of ['a', 'b', 'c']) {
+        id = (await ledger.append({ subject, clientId: 'app', action: 'create', decision: 'approved', channel: 'web', requested: parts, granted: parts, context: {} })).id;
+      }
+    } finally { await storage.close(); }
+    const ok = await run(['consent', 'verify']);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(JSON.parse(ok.stdout).records, 3);
+    const receipt = await run(['consent', 'receipt', id!]);
+    assert.equal(receipt.code, 0, receipt.stderr);
+    assert.equal(decodeProtectedHeader(receipt.stdout.trim()).typ, 'consent-receipt+jwt');
+    assert.equal((await run(['consent', 'receipt', '00000000-0000-0000-0000-000000000000'])).code, 1);
+
+    const again = await openStorage({ dataDir: join(dir, 'data') } as never);
+    try {
+      await sql`ALTER TABLE consent_records DISABLE TRIGGER consent_records_append_only`.execute(again.db);
+      await sql`UPDATE consent_records SET decision = 'denied' WHERE subject = 'b'`.execute(again.db);
+    } finally { await again.close(); }
+    const broken = await run(['consent', 'verify']);
+    assert.equal(broken.code, 1);
+    assert.match(broken.stderr, /broken at record \d+ .*its content was changed/);
   });
 
   it('keys list and rotate: new keys sign, old ones stay published for the overlap', async () => {

@@ -14,6 +14,7 @@ import { createAuditLog } from '../audit/audit-log.ts';
 import { listMailbox } from '../mail/mailer.ts';
 import { USER_IDENTITY_HELP, USER_IDENTITY_SUBCOMMANDS, userIdentityCommand } from './user-identity-commands.ts';
 import { USER_RECOVERY_HELP, USER_RECOVERY_SUBCOMMANDS, userRecoveryCommand } from './user-recovery-commands.ts';
+import { CONSENT_HELP, consentCommand } from './consent-commands.ts';
 
 const HELP = `sekisho <command>
 
@@ -27,6 +28,7 @@ const HELP = `sekisho <command>
                                 create an account; the password is read from standard input
 ${USER_IDENTITY_HELP}
 ${USER_RECOVERY_HELP}
+${CONSENT_HELP}
   keys list                     list signing keys
   keys rotate                   new signing keys; old ones verify for keyRotationOverlapSeconds
   audit list [--type T] [--limit N]
@@ -69,6 +71,7 @@ export async function runCli(argv: string[], config: Config, logger: Logger): Pr
     case 'keys': return keysCommand(sub, config, logger);
     case 'audit': return auditCommand(sub, rest, config, logger);
     case 'mail': return mailCommand(sub, rest, config);
+    case 'consent': return consentCommand(sub, rest, config, logger);
     case undefined: case 'help': case '--help': case '-h':
       out(HELP);
       return command === undefined ? 64 : 0;

@@ -98,6 +98,14 @@ export const configSchema = z.object({
     deletion: z.boolean().default(true)
       .describe('Let people delete their own account from the account page. `false` leaves deletion to the operator (`sekisho user delete`).'),
   }).strict().default({ passwords: true, rpName: 'Sekisho', signup: true, recovery: true, trustFrameworks: ['jp_aml', 'nist_800_63A'], deletion: true }).describe('Sign-in and sign-up (passkeys first).'),
+  consent: z.object({
+    retentionDays: z.number().int().min(365).max(36_500).default(1096)
+      .describe('How long each consent record is kept after it was made (it says so in its receipt). Japan\'s APPI Art. 29/30 asks for up to 3 years for records of provision to third parties; sector rules may ask for more.'),
+    controller: z.string().min(1).max(200).default('Sekisho')
+      .describe('The data controller named in consent receipts (ISO/IEC TS 27560 `piiController`): the organisation running this server.'),
+    contact: z.string().max(200).optional().describe('How a person reaches the controller about their consents (an address or URL), printed in receipts.'),
+    jurisdiction: z.string().min(2).max(10).default('JP').describe('The jurisdiction named in consent receipts.'),
+  }).strict().default({ retentionDays: 1096, controller: 'Sekisho', jurisdiction: 'JP' }).describe('The consent ledger and its receipts.'),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Minimum level written to the JSON log.'),
   purgeIntervalSeconds: z.number().int().min(5).default(300).describe('How often expired protocol records are deleted.'),
   maxBodyBytes: z.number().int().min(1024).max(1024 * 1024).default(64 * 1024).describe('Largest request body accepted.'),

@@ -185,6 +185,27 @@ export interface SchemaMigrationsTable {
   applied_at: Timestamp;
 }
 
+export interface ConsentRecordsTable {
+  seq: Generated<string>;
+  id: string;
+  recorded_at: Timestamp;
+  subject: string;
+  actor: string | null;
+  client_id: string;
+  grant_id: string | null;
+  action: 'create' | 'merge' | 'replace' | 'revoke' | 'expire';
+  decision: 'approved' | 'partial' | 'denied' | 'revoked' | 'expired';
+  channel: 'web' | 'ciba' | 'app' | 'api' | 'admin';
+  notice_version: string | null;
+  shown_hash: string | null;
+  requested: Json;
+  granted: Json;
+  context: Json;
+  retain_until: Timestamp;
+  prev_hash: string;
+  hash: string;
+}
+
 export interface Database {
   oidc_models: OidcModelsTable;
   clients: ClientsTable;
@@ -205,4 +226,5 @@ export interface Database {
   mail_outbox: MailOutboxTable;
   identity_verifications: IdentityVerificationsTable;
   deleted_accounts: DeletedAccountsTable;
+  consent_records: ConsentRecordsTable;
 }

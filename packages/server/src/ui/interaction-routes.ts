@@ -9,7 +9,8 @@ import { html, page } from './html.ts';
 import { pickLang, t, type Lang } from './i18n.ts';
 import { languageOf } from './language.ts';
 import { createSignInRoutes, type SignInRouteDeps } from './sign-in-routes.ts';
-import { consentPage } from './consent-page.ts';
+import { consentPage, type ConsentView } from './consent-page.ts';
+import type { ConsentLedger, ConsentScope } from '../consent/ledger.ts';
 import { requestedVerifiedClaims, verifiedClaimsRequestsIn } from '../identity/verified-claims.ts';
 
 const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|passkey|otp|confirm|abort|continue))?$/;
@@ -20,8 +21,8 @@ type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
  * Sign-in and consent: a client of oidc-provider's interaction step. These routes never touch
  * token tables; they finish the interaction with a result and the provider does the rest.
  */
-export function interactionRoutes(deps: SignInRouteDeps & { accounts: Accounts; audit: AuditLog; csrf: Csrf }) {
-  const { provider, accounts, audit, csrf } = deps;
+export function interactionRoutes(deps: SignInRouteDeps & { accounts: Accounts; audit: AuditLog; csrf: Csrf; ledger: ConsentLedger }) {
+  const { provider, accounts, audit, csrf, ledger } = deps;
   const signInRoutes = createSignInRoutes(deps);
 
   return async function handle(ctx: Context, next: Next) {
@@ -53,7 +54,7 @@ export function interactionRoutes(deps: SignInRouteDeps & { accounts: Accounts; 
     if (!action) {
       if (ctx.method !== 'GET') return errorPage(ctx, 405, 'invalid_request');
       if (details.prompt.name === 'login') return signInRoutes.show({ ctx, details, lang, clientName, csrf: token, form: {} });
-      return render(ctx, await consentView(lang, details, clientName, token));
+      return render(ctx, consentPage(lang, { uid: details.uid, csrf: token, ...(await consentShown(details, clientName)) }));
     }
     if (ctx.method !== 'POST') return errorPage(ctx, 405, 'invalid_request');
 
@@ -69,8 +70,24 @@ export function interactionRoutes(deps: SignInRouteDeps & { accounts: Accounts; 
     }
 
     const clientId = String(details.params.client_id);
+    const decided = details.result as { consent?: unknown; error?: unknown } | undefined;
+    if (details.prompt.name === 'consent' && (decided?.consent || decided?.error)) {
+      // Posted again (a double click, the back button): the decision stands, once in the ledger.
+      ctx.status = 303;
+      return ctx.redirect(details.returnTo);
+    }
     if (action === 'abort') {
       audit.recordInBackground({ type: details.prompt.name === 'login' ? 'login.cancelled' : 'consent.denied', outcome: 'failure', clientId, subject: details.session?.accountId, ip: ctx.ip });
+      if (details.prompt.name === 'consent' && details.session) {
+        // A denial is a decision too: the ledger keeps it, with what was shown.
+        const shown = await consentShown(details, clientName);
+        await ledger.append({
+          subject: details.session.accountId, clientId, ...(details.grantId ? { grantId: details.grantId } : {}),
+          action: details.grantId ? 'merge' : 'create', decision: 'denied', channel: 'web', shown,
+          requested: partsOf(shown), granted: { scopes: [], claims: [], resources: {}, authorizationDetails: [] },
+          context: decisionContext(ctx, details, lang),
+        });
+      }
       return finish(ctx, { error: 'access_denied', error_description: 'End-User aborted interaction' });
     }
 
@@ -84,7 +101,12 @@ export function interactionRoutes(deps: SignInRouteDeps & { accounts: Accounts; 
 
     // confirm
     if (details.prompt.name !== 'consent' || !details.session) return errorPage(ctx, 400, 'invalid_request');
+    const shown = await consentShown(details, clientName);
     const grantId = await recordConsent(provider, details);
+    await ledger.append({
+      subject: details.session.accountId, clientId, grantId, action: details.grantId ? 'merge' : 'create', decision: 'approved', channel: 'web',
+      shown, requested: partsOf(shown), granted: partsOf(shown), context: decisionContext(ctx, details, lang),
+    });
     audit.recordInBackground({
       type: 'consent.granted', outcome: 'success', clientId, subject: details.session.accountId, ip: ctx.ip,
       details: { grantId, scope: details.params.scope, resources: Object.keys((details.prompt.details.missingResourceScopes as object | undefined) ?? {}) },
@@ -92,17 +114,18 @@ export function interactionRoutes(deps: SignInRouteDeps & { accounts: Accounts; 
     return finish(ctx, { consent: { grantId } }, true);
   };
 
-  async function consentView(lang: Lang, details: Details, clientName: string, token: string): Promise<string> {
+  /** What the consent page shows (and the ledger hashes): who asks, which account, what. */
+  async function consentShown(details: Details, clientName: string): Promise<Omit<ConsentView, 'uid' | 'csrf'>> {
     const account = details.session ? await accounts.findById(details.session.accountId) : undefined;
     const d = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
     const verifiedClaims = d.missingOIDCClaims?.includes('verified_claims') ? verifiedClaimsAskedFor(details.params.claims) : [];
-    return consentPage(lang, {
-      uid: details.uid, csrf: token, clientName, username: account?.username ?? '',
+    return {
+      clientName, username: account?.username ?? '',
       scopes: d.missingOIDCScope ?? [],
       claims: (d.missingOIDCClaims ?? []).filter((c) => !['sub', 'sid', 'auth_time', 'acr', 'amr', 'iss', 'verified_claims'].includes(c)),
       verifiedClaims,
       resources: Object.entries(d.missingResourceScopes ?? {}).map(([resource, scopes]) => ({ resource, scopes })),
-    });
+    };
   }
 
   async function finish(ctx: Context, result: InteractionResults, merge = false) {
@@ -110,6 +133,21 @@ export function interactionRoutes(deps: SignInRouteDeps & { accounts: Accounts; 
     ctx.status = 303;
     ctx.redirect(target);
   }
+}
+
+/** The grant parts a consent page showed, in the ledger's terms. */
+function partsOf(shown: Omit<ConsentView, 'uid' | 'csrf'>): ConsentScope {
+  return {
+    scopes: shown.scopes,
+    claims: [...shown.claims, ...(shown.verifiedClaims?.length ? ['verified_claims'] : [])],
+    resources: Object.fromEntries(shown.resources.map((r) => [r.resource, r.scopes])),
+    authorizationDetails: [],
+  };
+}
+
+/** Where a decision was made; no secrets (the ledger is kept for years). */
+function decisionContext(ctx: Context, details: Details, lang: Lang): Record<string, unknown> {
+  return { ip: ctx.ip, userAgent: ctx.get('user-agent').slice(0, 300), acr: details.session?.acr, lang, interaction: details.uid };
 }
 
 /** Creates or extends the grant with exactly what the consent page showed as missing. */

@@ -4,6 +4,8 @@ import type { Csrf } from '../../http/csrf.ts';
 import type { Account, Accounts } from '../../identity/accounts.ts';
 import type { EmailCodes } from '../../identity/email-codes.ts';
 import type { IdentityAssurance } from '../../identity/identity-assurance.ts';
+import type { ConsentLedger } from '../../consent/ledger.ts';
+import type { Receipts } from '../../consent/receipts.ts';
 import type { LoginHistory } from '../../identity/login-history.ts';
 import type { Passkeys } from '../../identity/passkeys.ts';
 import type { RecoveryCodes } from '../../identity/recovery-codes.ts';
@@ -28,6 +30,10 @@ export interface AccountDeps {
   browserSessions: BrowserSessions;
   emailCodes: EmailCodes;
   identityAssurance: IdentityAssurance;
+  ledger: ConsentLedger;
+  receipts: Receipts;
+  /** A client's display name (client_name), for people who do not read client ids. */
+  clientName(clientId: string): Promise<string | undefined>;
   mailer: Mailer;
   audit: AuditLog;
   csrf: Csrf;

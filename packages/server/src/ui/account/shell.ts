@@ -2,9 +2,9 @@ import { describeDevice } from '../../identity/sign-in.ts';
 import { hasMessage, t, type Lang } from '../i18n.ts';
 import { html, page, type Html } from '../html.ts';
 
-export type Section = 'profile' | 'security' | 'activity';
+export type Section = 'profile' | 'security' | 'activity' | 'consents';
 
-const SECTIONS: Array<[Section, string]> = [['profile', '/account'], ['security', '/account/security'], ['activity', '/account/activity']];
+const SECTIONS: Array<[Section, string]> = [['profile', '/account'], ['security', '/account/security'], ['activity', '/account/activity'], ['consents', '/account/consents']];
 
 /**
  * Times are shown in Japan time: Sekisho's people are in Japan and the server cannot know a

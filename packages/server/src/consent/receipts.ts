@@ -1,0 +1,67 @@
+import { importJWK, SignJWT, type JWK } from 'jose';
+import type { ConsentRecord } from './ledger.ts';
+
+/** The receipt's JWT type: a consent receipt, not an ID or access token. */
+export const RECEIPT_TYPE = 'consent-receipt+jwt';
+
+export interface ReceiptIssuer {
+  issuer: string;
+  controller: string;
+  contact?: string | undefined;
+  jurisdiction: string;
+}
+
+/**
+ * The receipt of a consent record: a JWS signed with the server's own signing key (the one in its
+ * published JWKS), so anyone can check it against `jwks_uri` without trusting the person who
+ * shows it. The claims follow the Kantara Consent Receipt v1.1 names (ISO/IEC TS 27560's
+ * ancestor) for the parts they cover, and carry the ledger record itself, its hash and the
+ * previous record's hash, so a receipt also proves where the record sits in the chain.
+ */
+export function createReceipts(keys: JWK[], who: ReceiptIssuer) {
+  // ES256 when there is one (small, widely verifiable); the first key otherwise.
+  const jwk = keys.find((k) => k.alg === 'ES256') ?? keys[0];
+  if (!jwk?.kid || !jwk.alg) throw new Error('no signing key for consent receipts');
+  const key = importJWK(jwk, jwk.alg);
+
+  return {
+    async sign(record: ConsentRecord): Promise<string> {
+      const granted = record.granted;
+      return new SignJWT({
+        version: 'KI-CR-v1.1.0',
+        jurisdiction: who.jurisdiction,
+        consentTimestamp: Math.floor(record.recordedAt.getTime() / 1000),
+        collectionMethod: record.channel,
+        consentReceiptID: record.id,
+        piiPrincipalId: record.subject,
+        piiControllers: [{ piiController: who.controller, ...(who.contact ? { contact: who.contact } : {}), url: who.issuer }],
+        services: [{
+          service: record.clientId,
+          purposes: [{
+            consentType: 'EXPLICIT',
+            purposeCategory: [...granted.scopes, ...Object.keys(granted.resources)],
+            piiCategory: [...granted.claims, ...granted.authorizationDetails.map((d) => String(d.type))],
+            primaryPurpose: true,
+            termination: record.retainUntil.toISOString(),
+            thirdPartyDisclosure: true,
+            thirdPartyName: record.clientId,
+          }],
+        }],
+        sensitive: false,
+        // ISO/IEC TS 27560 record: the decision as the ledger holds it.
+        record: {
+          seq: record.seq, action: record.action, decision: record.decision, actor: record.actor, grant_id: record.grantId,
+          notice_version: record.noticeVersion, shown_hash: record.shownHash, requested: record.requested, granted: record.granted,
+          context: { acr: record.context.acr }, retain_until: record.retainUntil.toISOString(), prev_hash: record.prevHash, hash: record.hash,
+        },
+      })
+        .setProtectedHeader({ alg: jwk.alg!, kid: jwk.kid!, typ: RECEIPT_TYPE })
+        .setIssuer(who.issuer)
+        .setSubject(record.subject)
+        .setJti(record.id)
+        .setIssuedAt()
+        .sign(await key);
+    },
+  };
+}
+export type Receipts = ReturnType<typeof createReceipts>;

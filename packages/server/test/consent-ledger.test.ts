@@ -1,0 +1,110 @@
+/**
+ * Consent decisions on the consent page land in the ledger (approvals and denials), once each;
+ * the person reads them on /account/consents and downloads receipts that verify against the
+ * server's published keys.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
+import { startTestServer, type TestServer } from './support/server.ts';
+import { registerTestClient, type TestClient } from './support/clients.ts';
+import { discover, pushAuthorizationRequest, runCodeFlow } from './support/flow.ts';
+import { createUserAgent, type UserAgent } from './support/user-agent.ts';
+import { createTestUser, type TestUser } from './support/users.ts';
+import { createConsentLedger } from '../src/consent/ledger.ts';
+import { RECEIPT_TYPE } from '../src/consent/receipts.ts';
+
+let server: TestServer;
+let tc: TestClient;
+before(async () => {
+  server = await startTestServer();
+  tc = await registerTestClient(server, { auth: 'private_key_jwt', binding: 'dpop' });
+});
+after(() => server.close());
+
+const ledger = () => createConsentLedger(server.app.storage.db, { retentionDays: 1096 });
+const csrfOf = (body: string) => /name="csrf" value="([^"]+)"/.exec(body)![1]!;
+
+async function accountUa(user: TestUser): Promise<UserAgent> {
+  const ua = createUserAgent(server.dispatcher(), server.issuer);
+  const form = await (await ua.request(`${server.issuer}/account/sign-in`)).text();
+  const res = await ua.post(`${server.issuer}/account/sign-in/login`, { csrf: csrfOf(form), username: user.username, password: user.password });
+  assert.equal(res.status, 303);
+  return ua;
+}
+
+describe('the consent ledger through the consent page', () => {
+  it('records an approval with what was shown and granted; a denial too', async () => {
+    const user = await createTestUser(server);
+    await runCodeFlow(server, tc, { username: user.username, password: user.password });
+    const as = await discover(server, tc);
+    const par = await pushAuthorizationRequest(as, tc, { scope: 'openid phone' });
+    const denied = await createUserAgent(server.dispatcher(), server.issuer).authorize(par.authorizationUrl, { username: user.username, password: user.password, consent: 'deny' });
+    assert.match(denied.callback ?? '', /error=access_denied/);
+
+    const [denial, approval] = await ledger().forSubject(user.id);
+    assert.equal(approval!.decision, 'approved');
+    assert.equal(approval!.action, 'create');
+    assert.equal(approval!.clientId, tc.clientId);
+    assert.ok(approval!.grantId, 'the grant it created');
+    assert.deepEqual(approval!.granted.scopes.sort(), ['email', 'offline_access', 'openid', 'profile']);
+    assert.match(approval!.shownHash ?? '', /^[0-9a-f]{64}$/);
+    assert.equal(approval!.context.ip !== undefined, true);
+    assert.equal(denial!.decision, 'denied');
+    assert.deepEqual(denial!.granted.scopes, [], 'nothing granted');
+    assert.ok(denial!.requested.scopes.includes('phone'), 'what was refused is kept');
+    assert.equal((await ledger().verify()).ok, true);
+  });
+
+  it('a consent form posted twice (or Allow then Deny) records one decision: the first', async () => {
+    const user = await createTestUser(server);
+    const as = await discover(server, tc);
+    const par = await pushAuthorizationRequest(as, tc);
+    const ua = createUserAgent(server.dispatcher(), server.issuer);
+    const signIn = await ua.follow(par.authorizationUrl);
+    const loginUid = /\/interaction\/([^/?"]+)/.exec(signIn.page!.url)![1]!;
+    const login = await ua.post(`${server.issuer}/interaction/${loginUid}/login`, { csrf: csrfOf(signIn.page!.body), username: user.username, password: user.password });
+    const consent = await ua.follow(new URL(login.headers.get('location')!, server.issuer).toString());
+    const uid = /\/interaction\/([^/?"]+)/.exec(consent.page!.url)![1]!;
+    const form = { csrf: csrfOf(consent.page!.body) };
+    const first = await ua.post(`${server.issuer}/interaction/${uid}/confirm`, form);
+    assert.equal(first.status, 303);
+    const again = await ua.post(`${server.issuer}/interaction/${uid}/confirm`, form);
+    assert.equal(again.headers.get('location'), first.headers.get('location'), 'on to the same place');
+    const deny = await ua.post(`${server.issuer}/interaction/${uid}/abort`, form);
+    assert.equal(deny.headers.get('location'), first.headers.get('location'), 'a late Deny does not turn the decision round');
+    const records = await ledger().forSubject(user.id);
+    assert.deepEqual(records.map((r) => r.decision), ['approved']);
+    const { callback } = await ua.follow(new URL(first.headers.get('location')!, server.issuer).toString()).then((r) => ({ callback: r.redirect }));
+    assert.match(callback ?? '', /[?&]code=/, 'the client gets its code: the approval stood');
+  });
+
+  it('the person sees the history and downloads receipts that verify with the published keys; nobody else can', async () => {
+    const user = await createTestUser(server);
+    const other = await createTestUser(server);
+    await runCodeFlow(server, tc, { username: user.username, password: user.password });
+    const [record] = await ledger().forSubject(user.id);
+    const ua = await accountUa(user);
+    const page = await (await ua.request(`${server.issuer}/account/consents`)).text();
+    assert.match(page, /Consent history/);
+    assert.match(page, /<td>Allowed<\/td>/);
+    assert.match(page, new RegExp(`/account/consents/receipt\\?id=${record!.id}`));
+
+    const download = await ua.request(`${server.issuer}/account/consents/receipt?id=${record!.id}`);
+    assert.equal(download.status, 200);
+    assert.match(download.headers.get('content-disposition') ?? '', /attachment/);
+    const receipt = await download.text();
+    const jwks = await (await fetch(`${server.issuer}/jwks`, { dispatcher: server.dispatcher() } as RequestInit)).json() as { keys: JWK[] };
+    const { payload, protectedHeader } = await jwtVerify(receipt, createLocalJWKSet(jwks), { issuer: server.issuer, subject: user.id, typ: RECEIPT_TYPE });
+    assert.equal(protectedHeader.alg, 'ES256');
+    assert.equal(payload.consentReceiptID, record!.id);
+    const inReceipt = payload.record as { hash: string; prev_hash: string; decision: string };
+    assert.equal(inReceipt.hash, record!.hash, 'the receipt names the record\'s place in the chain');
+    assert.equal(inReceipt.decision, 'approved');
+
+    const stranger = await accountUa(other);
+    const refused = await stranger.request(`${server.issuer}/account/consents/receipt?id=${record!.id}`);
+    assert.equal(refused.status, 404);
+    assert.doesNotMatch(await (await stranger.request(`${server.issuer}/account/consents`)).text(), new RegExp(record!.id));
+  });
+});
