@@ -306,6 +306,8 @@ describe('deleting the account', () => {
     assert.equal(introspection.active, false, 'the access token is no longer active');
     const history = await db().selectFrom('login_history').select('id').where('account_id', '=', user.id).execute();
     assert.equal(history.length, 0, 'sign-in history (addresses, devices) erased');
+    const consents = await db().selectFrom('consent_records').select(['decision', 'client_id']).where('subject', '=', user.id).execute();
+    assert.deepEqual(consents.map((c) => [c.decision, c.client_id]), [['approved', tc.clientId]], 'the consent record outlives the account');
     const tombstone = await db().selectFrom('deleted_accounts').selectAll().where('id', '=', user.id).executeTakeFirst();
     assert.equal(tombstone?.reason, 'self');
     const [goodbye] = await listMailbox(db(), { to: email, limit: 1 });
