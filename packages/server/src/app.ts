@@ -24,6 +24,7 @@ import { createAccountDeletion } from './identity/account-deletion.ts';
 import { createIdentityAssurance } from './identity/identity-assurance.ts';
 import { createConsentLedger } from './consent/ledger.ts';
 import { createReceipts } from './consent/receipts.ts';
+import { createGrants } from './consent/grants.ts';
 import { createAuditLog, type AuditLog } from './audit/audit-log.ts';
 import { createBrowserSessions, createProvider } from './protocol/provider.ts';
 import { createCsrf } from './http/csrf.ts';
@@ -102,7 +103,7 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
     provider.use(recoveryRoutes({ accounts, emailCodes, passkeys, totp, signIn, sessions, browserSessions, mailer, audit, csrf, logger, enabled: recovery }));
     const accountDeletion = createAccountDeletion(storage.db);
     provider.use(accountRoutes({
-      accounts, passkeys, totp, recoveryCodes, sessions, history, signIn, browserSessions, emailCodes, identityAssurance, ledger, receipts, mailer, audit, csrf, logger,
+      accounts, passkeys, totp, recoveryCodes, sessions, history, signIn, browserSessions, emailCodes, identityAssurance, ledger, receipts, grants: createGrants(storage.db), mailer, audit, csrf, logger,
       deleteAccount: (accountId, reason) => accountDeletion.deleteAccount(accountId, reason),
       clientName: async (clientId) => {
         const client = await provider.Client.find(clientId).catch(() => undefined);

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { registerTestClient, type TestClient } from './support/clients.ts';
-import { discover, pushAuthorizationRequest, runCodeFlow } from './support/flow.ts';
+import { discover, pushAuthorizationRequest, runCodeFlow, withNonceRetry } from './support/flow.ts';
+import * as oauth from 'oauth4webapi';
 import { createUserAgent, type UserAgent } from './support/user-agent.ts';
 import { createTestUser, type TestUser } from './support/users.ts';
 import { createConsentLedger } from '../src/consent/ledger.ts';
@@ -106,5 +107,45 @@ describe('the consent ledger through the consent page', () => {
     const refused = await stranger.request(`${server.issuer}/account/consents/receipt?id=${record!.id}`);
     assert.equal(refused.status, 404);
     assert.doesNotMatch(await (await stranger.request(`${server.issuer}/account/consents`)).text(), new RegExp(record!.id));
+  });
+
+  it('withdrawing a grant on /account/consents stops its tokens at once and is a ledger record', async () => {
+    const user = await createTestUser(server);
+    const other = await createTestUser(server);
+    const { as, tokens } = await runCodeFlow(server, tc, { username: user.username, password: user.password });
+    const theirs = await runCodeFlow(server, tc, { username: other.username, password: other.password });
+    const ua = await accountUa(user);
+    const page = await (await ua.request(`${server.issuer}/account/consents`)).text();
+    assert.match(page, /Services that can reach your data/);
+    assert.match(page, /Ongoing access/, 'offline_access is shown as ongoing');
+    const grantId = /name="id" value="([^"]+)"/.exec(page)![1]!;
+    const otherGrant = (await ledger().forSubject(other.id))[0]!.grantId!;
+
+    const foreign = await ua.post(`${server.issuer}/account/consents/revoke`, { csrf: csrfOf(page), id: otherGrant });
+    assert.equal(foreign.status, 404, 'someone else\'s grant is not found');
+    const revoked = await ua.post(`${server.issuer}/account/consents/revoke`, { csrf: csrfOf(page), id: grantId });
+    assert.equal(revoked.headers.get('location'), '/account/consents?done=consent-revoked');
+    assert.equal((await ua.post(`${server.issuer}/account/consents/revoke`, { csrf: csrfOf(page), id: grantId })).status, 404, 'once');
+
+    const DPoP = oauth.DPoP(tc.client, tc.dpopKeys!);
+    await assert.rejects(withNonceRetry(async () => oauth.processRefreshTokenResponse(as, tc.client,
+      await oauth.refreshTokenGrantRequest(as, tc.client, tc.clientAuth, tokens.refresh_token!, { ...tc.options, DPoP }))),
+    (err: Error & { cause?: { error?: string } }) => err.cause?.error === 'invalid_grant');
+    const introspection = await oauth.processIntrospectionResponse(as, tc.client,
+      await oauth.introspectionRequest(as, tc.client, tc.clientAuth, tokens.access_token, tc.options));
+    assert.equal(introspection.active, false);
+    const stillTheirs = await oauth.processIntrospectionResponse(as, tc.client,
+      await oauth.introspectionRequest(as, tc.client, tc.clientAuth, theirs.tokens.access_token, tc.options));
+    assert.equal(stillTheirs.active, true, 'the other person\'s access is untouched');
+
+    const [withdrawal] = await ledger().forSubject(user.id);
+    assert.equal(withdrawal!.action, 'revoke');
+    assert.equal(withdrawal!.decision, 'revoked');
+    assert.equal(withdrawal!.grantId, grantId);
+    assert.ok(withdrawal!.requested.scopes.includes('offline_access'), 'what was withdrawn');
+    const after = await (await ua.request(`${server.issuer}/account/consents?done=consent-revoked`)).text();
+    assert.match(after, /No service can reach your data/);
+    assert.match(after, /<td>Withdrawn<\/td>/);
+    assert.equal((await ledger().verify()).ok, true);
   });
 });

@@ -1,30 +1,58 @@
-import type { ConsentRecord } from '../../consent/ledger.ts';
+import type { GrantSummary } from '../../consent/grants.ts';
+import type { ConsentRecord, ConsentScope } from '../../consent/ledger.ts';
 import { html } from '../html.ts';
 import { hasMessage, t, type Lang } from '../i18n.ts';
-import { accountPage, when } from './shell.ts';
+import { accountPage, alert, csrfField, when } from './shell.ts';
 
 export interface ConsentsView {
   csrf: string;
+  grants: GrantSummary[];
   records: ConsentRecord[];
   clientNames: Map<string, string>;
+  done?: string | undefined;
+  error?: string;
 }
 
 const label = (lang: Lang, prefix: string, value: string) => (hasMessage(`${prefix}.${value}`) ? t(lang, `${prefix}.${value}`) : value);
 
+/** A grant's parts in words: scope labels where there are some, claim and resource names otherwise. */
+function itemsOf(lang: Lang, parts: ConsentScope): string[] {
+  return [
+    ...parts.scopes.filter((s) => s !== 'openid' && s !== 'offline_access').map((s) => label(lang, 'scope', s)),
+    ...parts.claims, ...Object.keys(parts.resources),
+    ...parts.authorizationDetails.map((d) => String(d.type)),
+  ];
+}
+
 /**
- * The person's consent history: every decision the ledger holds about them, newest first, each
- * with its signed receipt. (Managing active grants comes with the grant pages.)
+ * The person's consents: the services that can reach their data now (each withdrawable at once),
+ * then every decision the ledger holds about them, newest first, each with its signed receipt.
  */
 export function consentsPage(lang: Lang, v: ConsentsView): string {
-  return accountPage(lang, { section: 'consents', csrf: v.csrf, self: '/account/consents', title: t(lang, 'account.section.consents') }, html`
+  return accountPage(lang, { section: 'consents', csrf: v.csrf, self: '/account/consents', done: v.done, title: t(lang, 'account.section.consents') }, html`
+${alert(v.error)}
+<section aria-labelledby="grants-h">
+<h2 id="grants-h">${t(lang, 'consents.active')}</h2>
+${v.grants.length ? html`<ul class="grants" id="grants">${v.grants.map((g) => {
+  const name = v.clientNames.get(g.clientId) ?? g.clientId;
+  const items = itemsOf(lang, g.parts);
+  return html`<li>
+  <p><strong>${name}</strong>${g.ongoing ? html` <span class="badge">${t(lang, 'consents.ongoing')}</span>` : ''}</p>
+  <p>${items.length ? items.join('、') : t(lang, 'consents.sign-in-only')}</p>
+  <p class="muted">${t(lang, 'consents.since')} ${when(lang, g.createdAt)} · ${t(lang, 'consents.last-used')} ${when(lang, g.lastUsedAt)} · ${t(lang, 'consents.until')} ${g.expiresAt ? when(lang, g.expiresAt) : t(lang, 'consents.until-withdrawn')}</p>
+  <form method="post" action="/account/consents/revoke" class="inline">${csrfField(v.csrf)}<input type="hidden" name="id" value="${g.id}">
+    <button class="secondary small" type="submit" aria-label="${t(lang, 'consents.revoke-named', { client: name })}">${t(lang, 'consents.revoke')}</button></form>
+</li>`;
+})}</ul>` : html`<p>${t(lang, 'consents.active.none')}</p>`}
+<p class="muted">${t(lang, 'consents.revoke.help')}</p>
+</section>
 <section aria-labelledby="history-h">
 <h2 id="history-h">${t(lang, 'consents.history')}</h2>
 <p class="muted">${t(lang, 'consents.history.lead')}</p>
 ${v.records.length ? html`<table class="list" id="consent-history">
 <thead><tr><th scope="col">${t(lang, 'account.when')}</th><th scope="col">${t(lang, 'consents.service')}</th><th scope="col">${t(lang, 'consents.decision')}</th><th scope="col">${t(lang, 'consents.what')}</th><th scope="col">${t(lang, 'consents.receipt')}</th></tr></thead>
 <tbody>${v.records.map((r) => {
-  const parts = r.decision === 'denied' ? r.requested : r.granted;
-  const items = [...parts.scopes.filter((s) => s !== 'openid').map((s) => label(lang, 'scope', s)), ...parts.claims, ...Object.keys(parts.resources)];
+  const items = itemsOf(lang, r.decision === 'denied' || r.decision === 'revoked' ? r.requested : r.granted);
   return html`<tr>
   <td>${when(lang, r.recordedAt)}</td>
   <td>${v.clientNames.get(r.clientId) ?? r.clientId}</td>

@@ -1,17 +1,36 @@
-import { render, type AccountRequest } from './context.ts';
+import { render, seeOther, type AccountRequest } from './context.ts';
+import { t } from '../i18n.ts';
 import { consentsPage } from './consents-pages.ts';
 
 /** How many decisions the page lists; the ledger keeps them all for their retention period. */
 const SHOWN = 200;
 
-export async function showConsents(r: AccountRequest) {
-  const records = await r.deps.ledger.forSubject(r.account.id, SHOWN);
+export async function showConsents(r: AccountRequest, error?: string, status = 200) {
+  const [grants, records] = await Promise.all([r.deps.grants.listActive(r.account.id), r.deps.ledger.forSubject(r.account.id, SHOWN)]);
   const clientNames = new Map<string, string>();
-  for (const id of new Set(records.map((x) => x.clientId))) {
+  for (const id of new Set([...grants.map((g) => g.clientId), ...records.map((x) => x.clientId)])) {
     const name = await r.deps.clientName(id);
     if (name) clientNames.set(id, name);
   }
-  render(r.ctx, consentsPage(r.lang, { csrf: r.csrf, records, clientNames }));
+  render(r.ctx, consentsPage(r.lang, {
+    csrf: r.csrf, grants, records, clientNames, done: typeof r.ctx.query.done === 'string' ? r.ctx.query.done : undefined, ...(error ? { error } : {}),
+  }), status);
+}
+
+/**
+ * Withdraws a whole grant: its refresh tokens, opaque access tokens and codes stop working at
+ * once, and the withdrawal is a record in the ledger like the consent was.
+ */
+export async function revokeGrant(r: AccountRequest) {
+  const revoked = await r.deps.grants.revoke(r.account.id, (r.form.id ?? '').slice(0, 100));
+  if (!revoked) return showConsents(r, t(r.lang, 'consents.not-found'), 404);
+  await r.deps.ledger.append({
+    subject: r.account.id, clientId: revoked.clientId, grantId: revoked.id, action: 'revoke', decision: 'revoked', channel: 'web',
+    requested: revoked.parts, granted: { scopes: [], claims: [], resources: {}, authorizationDetails: [] },
+    context: { ip: r.ctx.ip, userAgent: r.ctx.get('user-agent').slice(0, 300), acr: r.session.acr, lang: r.lang },
+  });
+  r.deps.audit.recordInBackground({ type: 'grant.revoked', outcome: 'success', clientId: revoked.clientId, subject: r.account.id, ip: r.ctx.ip, details: { grantId: revoked.id, by: 'person' } });
+  seeOther(r.ctx, '/account/consents', 'consent-revoked');
 }
 
 /** A record's signed receipt, for the person it is about only (anyone else: not found). */

@@ -11,7 +11,7 @@ import {
   showAddPasskey, showPassword, showSecurity, showTotp,
 } from './security.ts';
 import { accountSignIn } from './sign-in.ts';
-import { downloadReceipt, showConsents } from './consents.ts';
+import { downloadReceipt, revokeGrant, showConsents } from './consents.ts';
 
 interface Route {
   handler: (r: AccountRequest) => Promise<void>;
@@ -45,7 +45,8 @@ const ROUTES: Record<string, Route> = {
   'POST /account/totp/remove': { handler: removeTotp, recent: true, back: '/account/security', enabled: passwords },
   'POST /account/recovery-codes': { handler: regenerateRecoveryCodes, recent: true, back: '/account/security', enabled: passwords },
   'GET /account/activity': { handler: showActivity },
-  'GET /account/consents': { handler: showConsents },
+  'GET /account/consents': { handler: (r) => showConsents(r) },
+  'POST /account/consents/revoke': { handler: revokeGrant },
   'GET /account/consents/receipt': { handler: downloadReceipt },
   'POST /account/sessions/end': { handler: endSession },
   'POST /account/sessions/end-all': { handler: endAllSessions },
