@@ -10,7 +10,7 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 import { registerTestClient } from '../support/clients.ts';
 import { discover, pushAuthorizationRequest } from '../support/flow.ts';
 import { createTestUser, type TestUser } from '../support/users.ts';
-import { BROWSER_SKIP, launchBrowser } from '../support/browser.ts';
+import { accessibilityProblems, BROWSER_SKIP, launchBrowser } from '../support/browser.ts';
 
 const SHOTS = new URL('../../../../.screenshots/', import.meta.url).pathname;
 
@@ -56,6 +56,19 @@ describe('sign-in and consent in Chromium', { skip: BROWSER_SKIP }, () => {
         assert.equal(url.searchParams.get('iss'), server.issuer);
         assert.equal(url.searchParams.get('state'), par.state);
         assert.deepEqual(violations, [], 'no CSP violations');
+
+        // The same browser (signed in) finds the consent on its consents page and withdraws it.
+        await page.waitForURL((u) => u.protocol === 'chrome-error:', { waitUntil: 'commit', timeout: 5000 }).catch(() => {});
+        await page.goto(`${server.issuer}/account/consents`);
+        await page.getByRole('heading', { name: ja ? '同意の履歴' : 'Consent history' }).waitFor();
+        await page.screenshot({ path: `${SHOTS}consents-${locale}.png`, fullPage: true });
+        assert.deepEqual(await accessibilityProblems(page), []);
+        await page.getByRole('button', { name: ja ? /のアクセスを取り消す$/ : /^Withdraw the access of/ }).click();
+        await page.getByRole('status').waitFor();
+        const [newest, before] = await page.locator('#consent-history tbody tr').allTextContents();
+        assert.match(newest!, ja ? /取り消し/ : /Withdrawn/, 'the withdrawal is the newest record');
+        assert.match(before!, ja ? /許可/ : /Allowed/, 'after the approval');
+        await page.screenshot({ path: `${SHOTS}consents-withdrawn-${locale}.png`, fullPage: true });
       } finally {
         await browser.close();
       }

@@ -38,7 +38,7 @@ ${v.grants.length ? html`<ul class="grants" id="grants">${v.grants.map((g) => {
   const items = itemsOf(lang, g.parts);
   return html`<li>
   <p><strong>${name}</strong>${g.ongoing ? html` <span class="badge">${t(lang, 'consents.ongoing')}</span>` : ''}</p>
-  <p>${items.length ? items.join('、') : t(lang, 'consents.sign-in-only')}</p>
+  <p>${items.length ? items.join(lang === 'ja' ? '、' : ', ') : t(lang, 'consents.sign-in-only')}</p>
   <p class="muted">${t(lang, 'consents.since')} ${when(lang, g.createdAt)} · ${t(lang, 'consents.last-used')} ${when(lang, g.lastUsedAt)} · ${t(lang, 'consents.until')} ${g.expiresAt ? when(lang, g.expiresAt) : t(lang, 'consents.until-withdrawn')}</p>
   <form method="post" action="/account/consents/revoke" class="inline">${csrfField(v.csrf)}<input type="hidden" name="id" value="${g.id}">
     <button class="secondary small" type="submit" aria-label="${t(lang, 'consents.revoke-named', { client: name })}">${t(lang, 'consents.revoke')}</button></form>
@@ -57,7 +57,7 @@ ${v.records.length ? html`<table class="list" id="consent-history">
   <td>${when(lang, r.recordedAt)}</td>
   <td>${v.clientNames.get(r.clientId) ?? r.clientId}</td>
   <td>${label(lang, 'consents.decision', r.decision)}${r.action === 'merge' ? html` <span class="muted">(${t(lang, 'consents.added')})</span>` : ''}</td>
-  <td>${items.length ? items.join('、') : '—'}</td>
+  <td>${items.length ? items.join(lang === 'ja' ? '、' : ', ') : '—'}</td>
   <td><a href="/account/consents/receipt?id=${r.id}" download="consent-receipt-${r.id}.jwt" aria-label="${t(lang, 'consents.receipt.named', { when: r.recordedAt.toISOString().slice(0, 10) })}">${t(lang, 'consents.receipt.download')}</a></td>
 </tr>`;
 })}</tbody>
