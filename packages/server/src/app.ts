@@ -8,6 +8,7 @@ import { resolveKek } from './keys/kek-source.ts';
 import { createSigningKeyStore } from './keys/signing-keys.ts';
 import { getOrCreateSecret } from './keys/server-secrets.ts';
 import { createAccounts, type Accounts } from './identity/accounts.ts';
+import { configurePasswordHashing } from './identity/password.ts';
 import { createPasskeys, relyingPartyFor } from './identity/passkeys.ts';
 import { createTotpStore } from './identity/totp.ts';
 import { createRecoveryCodes } from './identity/recovery-codes.ts';
@@ -66,6 +67,7 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
     const csrfSecret = await getOrCreateSecret(storage.db, kek, 'csrf-secret');
     const dpopNonceSecret = Buffer.from(config.dpop.nonceSecret ?? await getOrCreateSecret(storage.db, kek, 'dpop-nonce-secret'), 'base64url');
 
+    configurePasswordHashing({ concurrency: config.identity.passwordHashConcurrency, queue: config.identity.passwordHashQueue });
     const accounts = createAccounts(storage.db);
     const identityAssurance = createIdentityAssurance(storage.db);
     const provider = createProvider({

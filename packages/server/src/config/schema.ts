@@ -89,6 +89,10 @@ export const configSchema = z.object({
   identity: z.object({
     passwords: z.boolean().default(true)
       .describe('Allow password sign-in (followed by TOTP when the person set it up). `false` is passwordless-only mode: passkeys, with e-mail recovery.'),
+    passwordHashConcurrency: z.number().int().min(1).max(64).optional()
+      .describe('Password hashes (scrypt, 128 MiB, ≈0.5 s of CPU each) run at once; default: CPU cores − 1, at least 1. Keeps libuv\'s thread pool free for token requests (docs/benchmarks.md).'),
+    passwordHashQueue: z.number().int().min(0).max(10_000).optional()
+      .describe('Password sign-ins that may wait for a hash; beyond that they get 503 with Retry-After at once. Default: 8 × passwordHashConcurrency.'),
     rpName: z.string().min(1).max(60).default('Sekisho').describe('The service name authenticators show when a passkey is created.'),
     signup: z.boolean().default(true).describe('Let people create their own accounts (e-mail verification, then a passkey).'),
     recovery: z.boolean().default(true)

@@ -10,6 +10,7 @@ import type { RecoveryCodes } from './recovery-codes.ts';
 import type { Throttle } from './throttle.ts';
 import { accountKey, ipKey } from './throttle-policy.ts';
 import type { TotpStore } from './totp.ts';
+import { PasswordHashingBusyError, passwordHashingBusy } from './password.ts';
 
 /** Where a sign-in attempt comes from. */
 export interface Origin {
@@ -21,7 +22,10 @@ export interface Origin {
 
 export type Outcome =
   | { ok: true; account: Account; assurance: Achieved; method: string }
-  | { ok: false; reason: 'invalid' | 'locked' | 'passkey'; retryAfterSeconds?: number; passkeyFailure?: string };
+  | { ok: false; reason: 'invalid' | 'locked' | 'passkey' | 'busy'; retryAfterSeconds?: number; passkeyFailure?: string };
+
+/** How long a person is asked to wait when passwords are not being checked for a moment. */
+const BUSY_RETRY_SECONDS = 5;
 
 /**
  * The rules of signing in, shared by the authorization pages and the account page: which
@@ -46,6 +50,20 @@ export function createSignIn(deps: {
     audit.recordInBackground({ type: 'login.failure', outcome: 'failure', clientId: origin.clientId, subject: accountId, ip: origin.ip, details: { method, reason } });
   }
 
+  // One audit event per 10 s of overload, with a count: a flood of refusals must not become a
+  // flood of audit writes.
+  let busyRefused = 0;
+  let busyLoggedAt = 0;
+  function busy(origin: Origin): Outcome {
+    busyRefused++;
+    if (Date.now() - busyLoggedAt >= 10_000) {
+      audit.recordInBackground({ type: 'login.busy', outcome: 'failure', ip: origin.ip, details: { method: 'password', refusedSinceLastEvent: busyRefused } });
+      busyLoggedAt = Date.now();
+      busyRefused = 0;
+    }
+    return { ok: false, reason: 'busy', retryAfterSeconds: BUSY_RETRY_SECONDS };
+  }
+
   /**
    * The strongest level this account could reach at all, to tell "ask for a stronger credential"
    * from "this cannot be met" (unmet_authentication_requirements).
@@ -63,6 +81,9 @@ export function createSignIn(deps: {
     /** First factor by password. Locked accounts are not even checked (and say so). */
     async password(login: string, password: string, origin: Origin): Promise<Outcome> {
       if (!deps.passwordsEnabled) return { ok: false, reason: 'invalid' };
+      // Refused before any work: an overload of password sign-ins must not reach the thread pool
+      // every other request needs (identity/password.ts).
+      if (passwordHashingBusy()) return busy(origin);
       const account = await accounts.findByLogin(login);
       const lock = await throttle.check(keysFor(origin, account?.id));
       if (lock.locked) {
@@ -70,7 +91,14 @@ export function createSignIn(deps: {
         audit.recordInBackground({ type: 'login.locked', outcome: 'failure', clientId: origin.clientId, subject: account?.id, ip: origin.ip, details: { method: 'password' } });
         return { ok: false, reason: 'locked', retryAfterSeconds: lock.retryAfterSeconds };
       }
-      if (!account || !(await accounts.checkPassword(account, password))) {
+      let matches: boolean;
+      try {
+        matches = await accounts.checkPassword(account, password);
+      } catch (err) {
+        if (err instanceof PasswordHashingBusyError) return busy(origin);
+        throw err;
+      }
+      if (!account || !matches) {
         await failed(origin, 'password', account?.id, 'wrong password');
         return { ok: false, reason: 'invalid' };
       }

@@ -135,6 +135,10 @@ export function createSignInRoutes(deps: SignInRouteDeps) {
       step.ctx.set('Retry-After', String(outcome.retryAfterSeconds ?? 60));
       return render(step, 429, t(lang, 'login.locked', { minutes }), username);
     }
+    if (outcome.reason === 'busy') {
+      step.ctx.set('Retry-After', String(outcome.retryAfterSeconds ?? 5));
+      return render(step, 503, t(lang, 'login.busy'), username);
+    }
     if (outcome.reason === 'passkey') return render(step, 400, t(lang, `passkey.error.${outcome.passkeyFailure ?? 'invalid'}`), username);
     return render(step, 401, t(lang, pendingOf(step.details) || stepUpBase(step.details) ? 'mfa.failed' : 'login.failed'), username);
   }

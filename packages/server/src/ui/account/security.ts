@@ -1,4 +1,5 @@
 import { passwordSchema } from '../../identity/accounts.ts';
+import { PasswordHashingBusyError } from '../../identity/password.ts';
 import { PasskeyError } from '../../identity/passkeys.ts';
 import { describeDevice } from '../../identity/sign-in.ts';
 import { totpQrSvg } from '../../identity/totp.ts';
@@ -81,7 +82,13 @@ export async function setPassword(r: AccountRequest) {
   const password = r.form.password ?? '';
   if (password !== (r.form.password2 ?? '')) return showPassword(r, t(r.lang, 'account.password.mismatch'), 400);
   if (!passwordSchema.safeParse(password).success) return showPassword(r, t(r.lang, 'account.password.weak'), 400);
-  await r.deps.accounts.setPassword(r.account.id, password);
+  try {
+    await r.deps.accounts.setPassword(r.account.id, password);
+  } catch (err) {
+    if (!(err instanceof PasswordHashingBusyError)) throw err;
+    r.ctx.set('Retry-After', '5');
+    return showPassword(r, t(r.lang, 'login.busy'), 503);
+  }
   changed(r, 'password-set', 'password.changed');
   seeOther(r.ctx, '/account/security', 'password-set');
 }

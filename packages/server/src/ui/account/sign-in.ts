@@ -78,6 +78,10 @@ export function accountSignIn(deps: AccountDeps) {
       s.ctx.set('Retry-After', String(outcome.retryAfterSeconds ?? 60));
       return show(s, 429, t(s.lang, 'login.locked', { minutes: String(Math.max(1, Math.ceil((outcome.retryAfterSeconds ?? 60) / 60))) }), username);
     }
+    if (outcome.reason === 'busy') {
+      s.ctx.set('Retry-After', String(outcome.retryAfterSeconds ?? 5));
+      return show(s, 503, t(s.lang, 'login.busy'), username);
+    }
     if (outcome.reason === 'passkey') return show(s, 400, t(s.lang, `passkey.error.${outcome.passkeyFailure ?? 'invalid'}`), username);
     return show(s, 401, t(s.lang, s.flow.p ? 'mfa.failed' : s.account ? 'reauth.failed' : 'login.failed'), username);
   }
