@@ -9,6 +9,8 @@
  * PostgreSQL is skipped), BENCH_TARGETS (comma list of bare,pglite,postgres), BENCH_CPU_PROF=1
  * (V8 CPU profiles of every thread to .bench-data/profiles/TARGET/), BENCH_WHATIF (experiments
  * from bench/targets/what-if.ts; such runs are labelled and written to their own results file).
+ *
+ * `npm run bench -- identity` runs the identity benchmark instead (bench/identity/run.ts).
  */
 import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -20,6 +22,12 @@ import { medianOfRounds } from './aggregate.ts';
 import { whatIfsFromEnv } from './targets/what-if.ts';
 import type { TargetName } from './targets/types.ts';
 import type { TargetResult } from './target-process.ts';
+
+// `npm run bench -- identity`: sign-ins/s and token latency under password hashing (bench/identity/run.ts).
+if (process.argv[2] === 'identity') {
+  const { runIdentityBench } = await import('./identity/run.ts');
+  process.exit(await runIdentityBench());
+}
 
 const env = process.env;
 const settings: RunSettings = {
