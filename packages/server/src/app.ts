@@ -26,6 +26,7 @@ import { createIdentityAssurance } from './identity/identity-assurance.ts';
 import { createConsentLedger } from './consent/ledger.ts';
 import { createReceipts } from './consent/receipts.ts';
 import { createGrants } from './consent/grants.ts';
+import { createCatalogue } from './consent/catalogue.ts';
 import { createAuditLog, type AuditLog } from './audit/audit-log.ts';
 import { createBrowserSessions, createProvider } from './protocol/provider.ts';
 import { createCsrf } from './http/csrf.ts';
@@ -95,9 +96,11 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
     });
     const csrf = createCsrf(csrfSecret, config.issuer);
     const { signup, recovery, deletion, passwords } = config.identity;
+    const catalogue = createCatalogue(config.resourceServers);
+    if (catalogue.unlabelled.length) logger.warn('API scopes without labels: the consent screen shows their names (resourceServers[].scopeLabels)', { scopes: catalogue.unlabelled });
     const ledger = createConsentLedger(storage.db, { retentionDays: config.consent.retentionDays });
     const receipts = createReceipts(privateJwks, { issuer: config.issuer, ...config.consent });
-    provider.use(interactionRoutes({ provider, accounts, audit, csrf, passkeys, signIn, sessions, browserSessions, ledger, signupEnabled: signup, recoveryEnabled: recovery }));
+    provider.use(interactionRoutes({ provider, accounts, audit, csrf, passkeys, signIn, sessions, browserSessions, ledger, catalogue, signupEnabled: signup, recoveryEnabled: recovery }));
     const emailCodes = createEmailCodes(storage.db);
     provider.use(signupRoutes({
       provider, accounts, emailCodes, passkeys, signIn, sessions, browserSessions, mailer, audit, csrf, logger, enabled: signup,
@@ -105,7 +108,7 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
     provider.use(recoveryRoutes({ accounts, emailCodes, passkeys, totp, signIn, sessions, browserSessions, mailer, audit, csrf, logger, enabled: recovery }));
     const accountDeletion = createAccountDeletion(storage.db);
     provider.use(accountRoutes({
-      accounts, passkeys, totp, recoveryCodes, sessions, history, signIn, browserSessions, emailCodes, identityAssurance, ledger, receipts, grants: createGrants(storage.db), mailer, audit, csrf, logger,
+      accounts, passkeys, totp, recoveryCodes, sessions, history, signIn, browserSessions, emailCodes, identityAssurance, ledger, receipts, grants: createGrants(storage.db), catalogue, mailer, audit, csrf, logger,
       deleteAccount: (accountId, reason) => accountDeletion.deleteAccount(accountId, reason),
       clientName: async (clientId) => {
         const client = await provider.Client.find(clientId).catch(() => undefined);

@@ -77,7 +77,8 @@ describe('verified_claims (OpenID Connect for Identity Assurance)', () => {
     await verify(user);
     const { consentPage, userinfo } = await flow(user, REQUEST);
     assert.match(consentPage, /Verified identity information it asks for/);
-    assert.match(consentPage, /<code>family_name<\/code> <span class="muted">Why: To open your account in your legal name/);
+    assert.match(consentPage, /Your family name[\s\S]{0,300}?Why: To open your account in your legal name/);
+    assert.match(consentPage, /Your identity as verified|Sensitive/);
     const vc = userinfo.verified_claims as { verification: Record<string, unknown>; claims: Record<string, unknown> };
     assert.ok(vc, JSON.stringify(userinfo));
     assert.equal(vc.verification.trust_framework, 'jp_aml');

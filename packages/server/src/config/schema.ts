@@ -4,9 +4,18 @@ import { z } from 'zod';
  * The one configuration schema. Every key has a default (or is required) and a description;
  * docs/configuration.md is generated from this file (`npm run docs:config`).
  */
+const bilingual = z.object({ ja: z.string().min(1).max(300), en: z.string().min(1).max(300) }).strict();
+const scopeLabel = z.object({
+  short: bilingual.describe('One line: what the person allows ("See your account balances").'),
+  long: bilingual.describe('What it means in plain words: which data, how far back, read or write.'),
+  sensitive: z.boolean().default(false).describe('Health, money, identity documents: the consent screen gives it its own choice.'),
+}).strict();
+
 const resourceServer = z.object({
   identifier: z.url().describe('Resource indicator (RFC 8707) clients send as `resource`; also the token audience.'),
   scopes: z.array(z.string().min(1)).default([]).describe('Scopes this API understands.'),
+  scopeLabels: z.record(z.string().min(1), scopeLabel).optional()
+    .describe('For each scope, how the consent screen and the consents page put it to a person (short and long, ja and en) and whether it is sensitive. A scope without labels is shown by its name and treated as sensitive.'),
   accessTokenFormat: z.enum(['opaque', 'jwt']).default('opaque')
     .describe('`opaque` (introspected, revocable at once) or `jwt` (RFC 9068, verified offline; keep the TTL short).'),
   accessTokenTtl: z.number().int().min(30).max(3600).default(300).describe('Access token lifetime in seconds.'),

@@ -11,6 +11,7 @@ import { languageOf } from './language.ts';
 import { createSignInRoutes, type SignInRouteDeps } from './sign-in-routes.ts';
 import { consentPage, type ConsentView } from './consent-page.ts';
 import type { ConsentLedger, ConsentScope } from '../consent/ledger.ts';
+import type { Catalogue } from '../consent/catalogue.ts';
 import { requestedVerifiedClaims, verifiedClaimsRequestsIn } from '../identity/verified-claims.ts';
 
 const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|passkey|otp|confirm|abort|continue))?$/;
@@ -21,7 +22,7 @@ type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
  * Sign-in and consent: a client of oidc-provider's interaction step. These routes never touch
  * token tables; they finish the interaction with a result and the provider does the rest.
  */
-export function interactionRoutes(deps: SignInRouteDeps & { accounts: Accounts; audit: AuditLog; csrf: Csrf; ledger: ConsentLedger }) {
+export function interactionRoutes(deps: SignInRouteDeps & { accounts: Accounts; audit: AuditLog; csrf: Csrf; ledger: ConsentLedger; catalogue: Catalogue }) {
   const { provider, accounts, audit, csrf, ledger } = deps;
   const signInRoutes = createSignInRoutes(deps);
 
@@ -54,7 +55,7 @@ export function interactionRoutes(deps: SignInRouteDeps & { accounts: Accounts; 
     if (!action) {
       if (ctx.method !== 'GET') return errorPage(ctx, 405, 'invalid_request');
       if (details.prompt.name === 'login') return signInRoutes.show({ ctx, details, lang, clientName, csrf: token, form: {} });
-      return render(ctx, consentPage(lang, { uid: details.uid, csrf: token, ...(await consentShown(details, clientName)) }));
+      return render(ctx, consentPage(lang, { uid: details.uid, csrf: token, ...(await consentShown(details, clientName)) }, deps.catalogue));
     }
     if (ctx.method !== 'POST') return errorPage(ctx, 405, 'invalid_request');
 

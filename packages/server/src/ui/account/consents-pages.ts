@@ -1,11 +1,13 @@
 import type { GrantSummary } from '../../consent/grants.ts';
 import type { ConsentRecord, ConsentScope } from '../../consent/ledger.ts';
+import type { Catalogue } from '../../consent/catalogue.ts';
 import { html } from '../html.ts';
 import { hasMessage, t, type Lang } from '../i18n.ts';
 import { accountPage, alert, csrfField, when } from './shell.ts';
 
 export interface ConsentsView {
   csrf: string;
+  catalogue: Catalogue;
   grants: GrantSummary[];
   records: ConsentRecord[];
   clientNames: Map<string, string>;
@@ -15,11 +17,12 @@ export interface ConsentsView {
 
 const label = (lang: Lang, prefix: string, value: string) => (hasMessage(`${prefix}.${value}`) ? t(lang, `${prefix}.${value}`) : value);
 
-/** A grant's parts in words: scope labels where there are some, claim and resource names otherwise. */
-function itemsOf(lang: Lang, parts: ConsentScope): string[] {
+/** A grant's parts in words, from the catalogue (resource indicators and RAR types by name for now). */
+function itemsOf(lang: Lang, catalogue: Catalogue, parts: ConsentScope): string[] {
   return [
-    ...parts.scopes.filter((s) => s !== 'openid' && s !== 'offline_access').map((s) => label(lang, 'scope', s)),
-    ...parts.claims, ...Object.keys(parts.resources),
+    ...parts.scopes.filter((s) => s !== 'openid' && s !== 'offline_access').map((s) => catalogue.scope(s).short[lang]),
+    ...parts.claims.map((c) => catalogue.claim(c).short[lang]),
+    ...Object.values(parts.resources).flat().map((s) => catalogue.scope(s).short[lang]),
     ...parts.authorizationDetails.map((d) => String(d.type)),
   ];
 }
@@ -35,7 +38,7 @@ ${alert(v.error)}
 <h2 id="grants-h">${t(lang, 'consents.active')}</h2>
 ${v.grants.length ? html`<ul class="grants" id="grants">${v.grants.map((g) => {
   const name = v.clientNames.get(g.clientId) ?? g.clientId;
-  const items = itemsOf(lang, g.parts);
+  const items = itemsOf(lang, v.catalogue, g.parts);
   return html`<li>
   <p><strong>${name}</strong>${g.ongoing ? html` <span class="badge">${t(lang, 'consents.ongoing')}</span>` : ''}</p>
   <p>${items.length ? items.join(lang === 'ja' ? '、' : ', ') : t(lang, 'consents.sign-in-only')}</p>
@@ -52,7 +55,7 @@ ${v.grants.length ? html`<ul class="grants" id="grants">${v.grants.map((g) => {
 ${v.records.length ? html`<table class="list" id="consent-history">
 <thead><tr><th scope="col">${t(lang, 'account.when')}</th><th scope="col">${t(lang, 'consents.service')}</th><th scope="col">${t(lang, 'consents.decision')}</th><th scope="col">${t(lang, 'consents.what')}</th><th scope="col">${t(lang, 'consents.receipt')}</th></tr></thead>
 <tbody>${v.records.map((r) => {
-  const items = itemsOf(lang, r.decision === 'denied' || r.decision === 'revoked' ? r.requested : r.granted);
+  const items = itemsOf(lang, v.catalogue, r.decision === 'denied' || r.decision === 'revoked' ? r.requested : r.granted);
   return html`<tr>
   <td>${when(lang, r.recordedAt)}</td>
   <td>${v.clientNames.get(r.clientId) ?? r.clientId}</td>

@@ -13,7 +13,7 @@ export async function showConsents(r: AccountRequest, error?: string, status = 2
     if (name) clientNames.set(id, name);
   }
   render(r.ctx, consentsPage(r.lang, {
-    csrf: r.csrf, grants, records, clientNames, done: typeof r.ctx.query.done === 'string' ? r.ctx.query.done : undefined, ...(error ? { error } : {}),
+    csrf: r.csrf, catalogue: r.deps.catalogue, grants, records, clientNames, done: typeof r.ctx.query.done === 'string' ? r.ctx.query.done : undefined, ...(error ? { error } : {}),
   }), status);
 }
 

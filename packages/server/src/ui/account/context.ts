@@ -7,6 +7,7 @@ import type { IdentityAssurance } from '../../identity/identity-assurance.ts';
 import type { ConsentLedger } from '../../consent/ledger.ts';
 import type { Receipts } from '../../consent/receipts.ts';
 import type { Grants } from '../../consent/grants.ts';
+import type { Catalogue } from '../../consent/catalogue.ts';
 import type { LoginHistory } from '../../identity/login-history.ts';
 import type { Passkeys } from '../../identity/passkeys.ts';
 import type { RecoveryCodes } from '../../identity/recovery-codes.ts';
@@ -34,6 +35,7 @@ export interface AccountDeps {
   ledger: ConsentLedger;
   receipts: Receipts;
   grants: Grants;
+  catalogue: Catalogue;
   /** A client's display name (client_name), for people who do not read client ids. */
   clientName(clientId: string): Promise<string | undefined>;
   mailer: Mailer;
