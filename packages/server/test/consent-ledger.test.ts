@@ -148,4 +148,44 @@ describe('the consent ledger through the consent page', () => {
     assert.match(after, /<td>Withdrawn<\/td>/);
     assert.equal((await ledger().verify()).ok, true);
   });
+
+  it('withdrawing one part keeps the rest and ends the tokens; the last part cannot go alone', async () => {
+    const user = await createTestUser(server);
+    const { as, tokens } = await runCodeFlow(server, tc, { username: user.username, password: user.password });
+    const ua = await accountUa(user);
+    const page = await (await ua.request(`${server.issuer}/account/consents`)).text();
+    const grantId = /name="id" value="([^"]+)"/.exec(page)![1]!;
+    assert.match(page, /Withdraw “See your e-mail address” from/);
+    const post = (part: string, id = grantId) => ua.post(`${server.issuer}/account/consents/withdraw-part`, { csrf: csrfOf(page), id, part });
+
+    assert.equal((await post('scope:openid')).status, 404, 'signing in itself is not a part');
+    assert.equal((await post('nonsense')).status, 404);
+    const other = await createTestUser(server);
+    await runCodeFlow(server, tc, { username: other.username, password: other.password });
+    const theirGrant = (await ledger().forSubject(other.id))[0]!.grantId!;
+    assert.equal((await post('scope:email', theirGrant)).status, 404, 'not someone else\'s');
+
+    const done = await post('scope:email');
+    assert.equal(done.headers.get('location'), '/account/consents?done=part-withdrawn');
+    const [record] = await ledger().forSubject(user.id);
+    assert.equal(record!.action, 'revoke');
+    assert.deepEqual(record!.requested.scopes, ['email']);
+    assert.deepEqual(record!.granted.scopes.sort(), ['offline_access', 'openid', 'profile'], 'what remains');
+
+    const DPoP = oauth.DPoP(tc.client, tc.dpopKeys!);
+    await assert.rejects(withNonceRetry(async () => oauth.processRefreshTokenResponse(as, tc.client,
+      await oauth.refreshTokenGrantRequest(as, tc.client, tc.clientAuth, tokens.refresh_token!, { ...tc.options, DPoP }))),
+    (err: Error & { cause?: { error?: string } }) => err.cause?.error === 'invalid_grant', 'tokens issued with the part end');
+
+    const after = await (await ua.request(`${server.issuer}/account/consents`)).text();
+    assert.doesNotMatch(after, /Withdraw “See your e-mail address”/, 'gone from the grant');
+    assert.match(after, /Withdraw “See your name and basic profile”/, 'the rest stays');
+
+    // Down to the last part, the person is told to withdraw the whole access.
+    assert.equal((await post('scope:profile')).status, 303);
+    const last = await post('scope:offline_access');
+    assert.equal(last.status, 409);
+    assert.match(await last.text(), /Withdraw its whole access instead/);
+    assert.equal((await ledger().verify()).ok, true);
+  });
 });

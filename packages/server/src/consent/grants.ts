@@ -64,6 +64,43 @@ export function createGrants(db: Kysely<Database>) {
     },
 
     /**
+     * Withdraws one part of a grant (a scope, a claim, or an API's scope) in one UPDATE, so two
+     * withdrawals at once cannot undo each other, then ends every token issued under the grant:
+     * the service's next request gets what remains, and is asked again for the part withdrawn.
+     * 'last' when nothing but signing in would remain: withdraw the whole grant instead.
+     */
+    async withdrawPart(accountId: string, grantId: string, part: GrantPart): Promise<{ clientId: string; removed: ConsentScope; remaining: ConsentScope } | 'not-found' | 'last'> {
+      const grant = await active(accountId).select(['payload']).where('id', '=', grantId).executeTakeFirst();
+      if (!grant) return 'not-found';
+      const before = partsOf(grant.payload as GrantPayload);
+      const has = part.kind === 'scope' ? before.scopes.includes(part.scope)
+        : part.kind === 'claim' ? before.claims.includes(part.claim)
+          : (before.resources[part.resource] ?? []).includes(part.scope);
+      if (!has) return 'not-found';
+      const left = before.scopes.filter((x) => x !== 'openid' && !(part.kind === 'scope' && x === part.scope)).length
+        + before.claims.filter((x) => !(part.kind === 'claim' && x === part.claim)).length
+        + Object.entries(before.resources).reduce((n, [r, list]) => n + list.filter((x) => !(part.kind === 'resource' && r === part.resource && x === part.scope)).length, 0);
+      if (left === 0) return 'last';
+      // The path as an array of parameters: a resource indicator may hold any character.
+      const removeWord = (path: [string, string], word: string) => sql`jsonb_set(payload, ARRAY[${path[0]}::text, ${path[1]}::text],
+        to_jsonb(array_to_string(array_remove(string_to_array(payload #>> ARRAY[${path[0]}::text, ${path[1]}::text], ' '), ${word}::text), ' ')))`;
+      const update = part.kind === 'scope' ? removeWord(['openid', 'scope'], part.scope)
+        : part.kind === 'resource' ? removeWord(['resources', part.resource], part.scope)
+          : sql`jsonb_set(payload, '{openid,claims}', coalesce((SELECT jsonb_agg(c) FROM jsonb_array_elements(payload->'openid'->'claims') c WHERE c <> to_jsonb(${part.claim}::text)), '[]'::jsonb))`;
+      const row = await db.updateTable('oidc_models').set({ payload: update as never })
+        .where('model', '=', 'Grant').where('id', '=', grantId).where(sql<string>`payload->>'accountId'`, '=', accountId)
+        .returning('payload').executeTakeFirst();
+      if (!row) return 'not-found';
+      // Tokens carry the scopes they were issued with: none may outlive the part withdrawn.
+      await db.deleteFrom('oidc_models').where('grant_id', '=', grantId).where('model', '!=', 'Grant').execute();
+      const payload = row.payload as GrantPayload;
+      const empty: ConsentScope = { scopes: [], claims: [], resources: {}, authorizationDetails: [] };
+      const removed: ConsentScope = part.kind === 'scope' ? { ...empty, scopes: [part.scope] }
+        : part.kind === 'claim' ? { ...empty, claims: [part.claim] } : { ...empty, resources: { [part.resource]: [part.scope] } };
+      return { clientId: String(payload.clientId), removed, remaining: partsOf(payload) };
+    },
+
+    /**
      * Revokes one of the person's grants and everything issued under it, at once. Undefined when
      * it is not theirs or no longer exists (nothing is revoked then).
      */
@@ -81,3 +118,17 @@ export function createGrants(db: Kysely<Database>) {
   };
 }
 export type Grants = ReturnType<typeof createGrants>;
+
+/** One part of a grant the person can withdraw on its own. */
+export type GrantPart = { kind: 'scope'; scope: string } | { kind: 'claim'; claim: string } | { kind: 'resource'; resource: string; scope: string };
+
+/** Reads a part from the consents page's form value: `scope:profile`, `claim:email`, `resource:<uri> <scope>`. */
+export function parseGrantPart(value: string | undefined): GrantPart | undefined {
+  const m = /^(scope|claim|resource):(.{1,500})$/.exec(value ?? '');
+  if (!m) return undefined;
+  if (m[1] === 'scope') return /^[\x21-\x7e]{1,100}$/.test(m[2]!) && m[2] !== 'openid' ? { kind: 'scope', scope: m[2]! } : undefined;
+  if (m[1] === 'claim') return /^[\x21-\x7e]{1,100}$/.test(m[2]!) ? { kind: 'claim', claim: m[2]! } : undefined;
+  const [resource, scope] = m[2]!.split(' ');
+  return resource && scope ? { kind: 'resource', resource, scope } : undefined;
+}
+

@@ -17,14 +17,21 @@ export interface ConsentsView {
 
 const label = (lang: Lang, prefix: string, value: string) => (hasMessage(`${prefix}.${value}`) ? t(lang, `${prefix}.${value}`) : value);
 
-/** A grant's parts in words, from the catalogue (resource indicators and RAR types by name for now). */
-function itemsOf(lang: Lang, catalogue: Catalogue, parts: ConsentScope): string[] {
+/**
+ * A grant's parts in words, from the catalogue, each with the value that withdraws it on its own
+ * (RAR types by name, not yet withdrawable one by one). Signing in itself (openid) is not a part.
+ */
+function partsIn(lang: Lang, catalogue: Catalogue, parts: ConsentScope): Array<{ label: string; value?: string }> {
   return [
-    ...parts.scopes.filter((s) => s !== 'openid' && s !== 'offline_access').map((s) => catalogue.scope(s).short[lang]),
-    ...parts.claims.map((c) => catalogue.claim(c).short[lang]),
-    ...Object.values(parts.resources).flat().map((s) => catalogue.scope(s).short[lang]),
-    ...parts.authorizationDetails.map((d) => String(d.type)),
+    ...parts.scopes.filter((s) => s !== 'openid').map((s) => ({ label: catalogue.scope(s).short[lang], value: `scope:${s}` })),
+    ...parts.claims.map((c) => ({ label: catalogue.claim(c).short[lang], value: `claim:${c}` })),
+    ...Object.entries(parts.resources).flatMap(([r, list]) => list.map((s) => ({ label: catalogue.scope(s).short[lang], value: `resource:${r} ${s}` }))),
+    ...parts.authorizationDetails.map((d) => ({ label: String(d.type) })),
   ];
+}
+
+function itemsOf(lang: Lang, catalogue: Catalogue, parts: ConsentScope): string[] {
+  return partsIn(lang, catalogue, parts).filter((p) => p.value !== 'scope:offline_access').map((p) => p.label);
 }
 
 /**
@@ -41,7 +48,10 @@ ${v.grants.length ? html`<ul class="grants" id="grants">${v.grants.map((g) => {
   const items = itemsOf(lang, v.catalogue, g.parts);
   return html`<li>
   <p><strong>${name}</strong>${g.ongoing ? html` <span class="badge">${t(lang, 'consents.ongoing')}</span>` : ''}</p>
-  <p>${items.length ? items.join(lang === 'ja' ? '、' : ', ') : t(lang, 'consents.sign-in-only')}</p>
+  ${partsIn(lang, v.catalogue, g.parts).length > 1 ? html`<ul class="parts">${partsIn(lang, v.catalogue, g.parts).map((part) => html`<li>${part.label}${part.value ? html`
+    <form method="post" action="/account/consents/withdraw-part" class="inline">${csrfField(v.csrf)}<input type="hidden" name="id" value="${g.id}"><input type="hidden" name="part" value="${part.value}">
+      <button class="link small" type="submit" aria-label="${t(lang, 'consents.withdraw-part-named', { part: part.label, client: name })}">${t(lang, 'consents.withdraw-part')}</button></form>` : ''}</li>`)}</ul>`
+    : html`<p>${items.length ? items[0] : t(lang, 'consents.sign-in-only')}</p>`}
   <p class="muted">${t(lang, 'consents.since')} ${when(lang, g.createdAt)} · ${t(lang, 'consents.last-used')} ${when(lang, g.lastUsedAt)} · ${t(lang, 'consents.until')} ${g.expiresAt ? when(lang, g.expiresAt) : t(lang, 'consents.until-withdrawn')}</p>
   <form method="post" action="/account/consents/revoke" class="inline">${csrfField(v.csrf)}<input type="hidden" name="id" value="${g.id}">
     <button class="secondary small" type="submit" aria-label="${t(lang, 'consents.revoke-named', { client: name })}">${t(lang, 'consents.revoke')}</button></form>

@@ -1,5 +1,6 @@
 import { render, seeOther, type AccountRequest } from './context.ts';
 import { t } from '../i18n.ts';
+import { parseGrantPart } from '../../consent/grants.ts';
 import { consentsPage } from './consents-pages.ts';
 
 /** How many decisions the page lists; the ledger keeps them all for their retention period. */
@@ -46,4 +47,23 @@ export async function downloadReceipt(r: AccountRequest) {
   r.ctx.type = 'application/jwt';
   r.ctx.set('Content-Disposition', `attachment; filename="consent-receipt-${record.id}.jwt"`);
   r.ctx.body = await r.deps.receipts.sign(record);
+}
+
+/**
+ * Withdraws one part of a grant (a scope or a claim): the rest stays allowed, every token issued
+ * under the grant ends, and the withdrawal is a ledger record with what remains.
+ */
+export async function withdrawGrantPart(r: AccountRequest) {
+  const part = parseGrantPart(r.form.part);
+  const grantId = (r.form.id ?? '').slice(0, 100);
+  const result = part && grantId ? await r.deps.grants.withdrawPart(r.account.id, grantId, part) : 'not-found';
+  if (result === 'not-found') return showConsents(r, t(r.lang, 'consents.not-found'), 404);
+  if (result === 'last') return showConsents(r, t(r.lang, 'consents.last-part'), 409);
+  await r.deps.ledger.append({
+    subject: r.account.id, clientId: result.clientId, grantId, action: 'revoke', decision: 'revoked', channel: 'web',
+    requested: result.removed, granted: result.remaining,
+    context: { ip: r.ctx.ip, userAgent: r.ctx.get('user-agent').slice(0, 300), acr: r.session.acr, lang: r.lang, partial: true },
+  });
+  r.deps.audit.recordInBackground({ type: 'grant.part_revoked', outcome: 'success', clientId: result.clientId, subject: r.account.id, ip: r.ctx.ip, details: { grantId, part: r.form.part } });
+  seeOther(r.ctx, '/account/consents', 'part-withdrawn');
 }

@@ -48,7 +48,7 @@ export interface AccountDeps {
 }
 
 /** Fields any account form may post; each handler reads the ones it needs. */
-export const FORM_FIELDS = ['csrf', 'id', 'name', 'email', 'code', 'password', 'password2', 'credential', 'confirm'] as const;
+export const FORM_FIELDS = ['csrf', 'id', 'name', 'email', 'code', 'password', 'password2', 'credential', 'confirm', 'part'] as const;
 export type FormField = (typeof FORM_FIELDS)[number];
 
 /** One request to a signed-in account page. */

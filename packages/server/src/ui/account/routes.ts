@@ -11,7 +11,7 @@ import {
   showAddPasskey, showPassword, showSecurity, showTotp,
 } from './security.ts';
 import { accountSignIn } from './sign-in.ts';
-import { downloadReceipt, revokeGrant, showConsents } from './consents.ts';
+import { downloadReceipt, revokeGrant, showConsents, withdrawGrantPart } from './consents.ts';
 
 interface Route {
   handler: (r: AccountRequest) => Promise<void>;
@@ -47,6 +47,7 @@ const ROUTES: Record<string, Route> = {
   'GET /account/activity': { handler: showActivity },
   'GET /account/consents': { handler: (r) => showConsents(r) },
   'POST /account/consents/revoke': { handler: revokeGrant },
+  'POST /account/consents/withdraw-part': { handler: withdrawGrantPart },
   'GET /account/consents/receipt': { handler: downloadReceipt },
   'POST /account/sessions/end': { handler: endSession },
   'POST /account/sessions/end-all': { handler: endAllSessions },
