@@ -124,4 +124,43 @@ describe('verified_claims (OpenID Connect for Identity Assurance)', () => {
     assert.match(after, /id="identity-level">Verified \(IAL2/);
     assert.match(after, /Checked by Sekisho Bank, Shinjuku branch/);
   });
+
+  it('releases only the verified claims the person allowed this client, and asks again for new ones', async () => {
+    const user = await createTestUser(server);
+    await verify(user);
+    const ask = (names: string[]) => ({ userinfo: { verified_claims: { verification: { trust_framework: null }, claims: Object.fromEntries(names.map((n) => [n, null])) } } });
+    const ua = createUserAgent(server.dispatcher(), server.issuer);
+    const as = await discover(server, tc);
+    const first = await flowIn(ua, as, user, ask(['family_name']));
+    assert.match(first.consentPage!, /Your family name/);
+    assert.deepEqual((first.userinfo.verified_claims as { claims: object }).claims, { family_name: 'Yamada' });
+
+    // The same client, same session, now asks for more: the person is asked for the new one only.
+    const second = await flowIn(ua, as, user, ask(['family_name', 'given_name', 'birthdate']));
+    assert.ok(second.consentPage, 'a consent page, although the grant already holds verified_claims');
+    assert.match(second.consentPage!, /Your given name/);
+    assert.doesNotMatch(second.consentPage!, /Your family name/, 'already allowed: not asked again');
+    assert.deepEqual((second.userinfo.verified_claims as { claims: object }).claims, { family_name: 'Yamada', given_name: 'Hanako', birthdate: '1985-04-01' });
+  });
 });
+
+/** A flow on a browser that may already be signed in: signs in when asked, allows when asked. */
+async function flowIn(ua: ReturnType<typeof createUserAgent>, as: oauth.AuthorizationServer, user: TestUser, claims: unknown) {
+  const par = await pushAuthorizationRequest(as, tc, { claims: JSON.stringify(claims) });
+  let step = await ua.follow(par.authorizationUrl);
+  let consentPage: string | undefined;
+  for (let i = 0; i < 3 && step.page; i++) {
+    const uid = /\/interaction\/([^/?"]+)/.exec(step.page.url)![1]!;
+    const csrf = /name="csrf" value="([^"]+)"/.exec(step.page.body)![1]!;
+    const isLogin = step.page.body.includes(`/interaction/${uid}/login`);
+    if (!isLogin) consentPage = step.page.body;
+    const res = await ua.post(`${server.issuer}/interaction/${uid}/${isLogin ? 'login' : 'confirm'}`, isLogin ? { csrf, username: user.username, password: user.password } : { csrf });
+    step = await ua.follow(new URL(res.headers.get('location')!, server.issuer).toString());
+  }
+  const tokens = await redeemCallback(as, tc, par, step.redirect!);
+  const sub = oauth.getValidatedIdTokenClaims(tokens)!.sub;
+  const DPoP = oauth.DPoP(tc.client, tc.dpopKeys!);
+  const userinfo = await withNonceRetry(async () => oauth.processUserInfoResponse(as, tc.client, sub,
+    await oauth.userInfoRequest(as, tc.client, tokens.access_token, { ...tc.options, DPoP })));
+  return { consentPage, userinfo };
+}

@@ -80,7 +80,15 @@ export function createCatalogue(resourceServers: ReadonlyArray<{ identifier: str
     /** API scopes configured without labels (the consent screen would show their raw names). */
     unlabelled,
     scope(name: string): CatalogueEntry { return BUILT_IN_SCOPES[name] ?? apiScopes.get(name) ?? unknown(name); },
-    claim(name: string): CatalogueEntry { return BUILT_IN_CLAIMS[name] ?? unknown(name); },
+    claim(name: string): CatalogueEntry {
+      // A verified claim allowed by name (verified_claims.family_name): the claim, marked as verified.
+      const verified = /^verified_claims\.(.+)$/.exec(name)?.[1];
+      if (verified) {
+        const base = BUILT_IN_CLAIMS[verified] ?? unknown(verified);
+        return { short: { en: `${base.short.en} (verified)`, ja: `${base.short.ja}（本人確認済み）` }, long: BUILT_IN_CLAIMS.verified_claims!.long, sensitive: true };
+      }
+      return BUILT_IN_CLAIMS[name] ?? unknown(name);
+    },
   };
 }
 export type Catalogue = ReturnType<typeof createCatalogue>;

@@ -359,3 +359,21 @@ export function releaseVerifiedClaims(
   // A copy: nothing in the response aliases the stored record.
   return structuredClone(parsed.multiple ? released : released[0]);
 }
+
+/** How a grant remembers which verified claims the person allowed: one pseudo-claim per name. */
+export const CONSENTED_PREFIX = 'verified_claims.';
+
+/** The verified claim names a grant's claims list says the person allowed. */
+export function consentedVerifiedClaims(grantClaims: readonly string[] | undefined): string[] {
+  return (grantClaims ?? []).filter((c) => c.startsWith(CONSENTED_PREFIX)).map((c) => c.slice(CONSENTED_PREFIX.length));
+}
+
+/** Every verified claim name a `claims` parameter asks for (ID token and UserInfo), once each. Malformed: none. */
+export function verifiedClaimNamesAskedFor(claimsParameter: unknown): string[] {
+  try {
+    const requests = verifiedClaimsRequestsIn(claimsParameter);
+    return [...new Set([requests.id_token, requests.userinfo].flatMap((r) => (r ? requestedVerifiedClaims(r).map((c) => c.claim) : [])))];
+  } catch {
+    return [];
+  }
+}

@@ -14,7 +14,7 @@ import { createOidcAdapterFactory, createReplayStore, deleteGrantRecords } from 
 import type { Accounts } from '../identity/accounts.ts';
 import { accountClaims } from '../identity/claims.ts';
 import type { IdentityAssurance } from '../identity/identity-assurance.ts';
-import { releaseVerifiedClaims } from '../identity/verified-claims.ts';
+import { consentedVerifiedClaims, releaseVerifiedClaims, verifiedClaimNamesAskedFor } from '../identity/verified-claims.ts';
 import { assertClaimsRequest, identityAssuranceDiscovery } from './identity-assurance-claims.ts';
 import { ttlMemo } from '../shared/ttl-memo.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
@@ -220,7 +220,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     cookieKeys: deps.cookieKeys,
     dpopNonceSecret: deps.dpopNonceSecret,
     adapter: adapter as unknown as Configuration['adapter'],
-    async findAccount(_ctx, sub) {
+    async findAccount(ctx, sub) {
       const account = await findAccountById(sub);
       if (!account) return undefined;
       return {
@@ -230,7 +230,10 @@ export function createProvider(deps: ProviderDeps): Provider {
           const request = (requested as Record<string, unknown> | undefined)?.verified_claims;
           // Only when the client asked (claims parameter); the provider then releases it only if the person consented.
           if (request !== undefined) {
-            const released = releaseVerifiedClaims(request, await deps.identityAssurance.active(account.id));
+            // Only the names the person allowed for this client (recorded in its grant), whatever a later request asks.
+            const grant = (ctx.oidc as unknown as { grant?: { openid?: { claims?: string[] } } } | undefined)?.grant;
+            const consented = consentedVerifiedClaims(grant?.openid?.claims);
+            const released = releaseVerifiedClaims(request, await deps.identityAssurance.active(account.id), { consented });
             if (released) claims.verified_claims = released;
           }
           return claims;
@@ -300,6 +303,17 @@ function interactionPolicyWithStepUp() {
       if (!session?.accountId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
       const have = levelOf(session.acr) ?? 1;
       return have < requiredLevel(params ?? {}) ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT;
+    },
+  ));
+  // A request for verified claims the person has not allowed this client yet asks them, even when
+  // the grant already holds `verified_claims` for others (the library sees only that one name).
+  policy.get('consent')!.checks.add(new interactionPolicy.Check(
+    'verified_claims_not_consented', 'verified claims not yet allowed were requested',
+    (ctx) => {
+      const asked = verifiedClaimNamesAskedFor(ctx.oidc.params?.claims);
+      if (asked.length === 0) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      const allowed = new Set(consentedVerifiedClaims((ctx.oidc.grant as { openid?: { claims?: string[] } } | undefined)?.openid?.claims));
+      return asked.every((c) => allowed.has(c)) ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
     },
   ));
   return policy;

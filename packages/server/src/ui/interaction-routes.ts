@@ -12,7 +12,7 @@ import { createSignInRoutes, type SignInRouteDeps } from './sign-in-routes.ts';
 import { consentPage, type ConsentView } from './consent-page.ts';
 import type { ConsentLedger, ConsentScope } from '../consent/ledger.ts';
 import type { Catalogue } from '../consent/catalogue.ts';
-import { requestedVerifiedClaims, verifiedClaimsRequestsIn } from '../identity/verified-claims.ts';
+import { CONSENTED_PREFIX, consentedVerifiedClaims, requestedVerifiedClaims, verifiedClaimsRequestsIn } from '../identity/verified-claims.ts';
 
 const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|passkey|otp|confirm|abort|continue))?$/;
 
@@ -103,7 +103,7 @@ export function interactionRoutes(deps: SignInRouteDeps & { accounts: Accounts; 
     // confirm
     if (details.prompt.name !== 'consent' || !details.session) return errorPage(ctx, 400, 'invalid_request');
     const shown = await consentShown(details, clientName);
-    const grantId = await recordConsent(provider, details);
+    const grantId = await recordConsent(provider, details, (shown.verifiedClaims ?? []).map((c) => c.claim));
     await ledger.append({
       subject: details.session.accountId, clientId, grantId, action: details.grantId ? 'merge' : 'create', decision: 'approved', channel: 'web',
       shown, requested: partsOf(shown), granted: partsOf(shown), context: decisionContext(ctx, details, lang),
@@ -119,7 +119,10 @@ export function interactionRoutes(deps: SignInRouteDeps & { accounts: Accounts; 
   async function consentShown(details: Details, clientName: string): Promise<Omit<ConsentView, 'uid' | 'csrf'>> {
     const account = details.session ? await accounts.findById(details.session.accountId) : undefined;
     const d = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
-    const verifiedClaims = d.missingOIDCClaims?.includes('verified_claims') ? verifiedClaimsAskedFor(details.params.claims) : [];
+    // The verified claims asked for that this client was not allowed before (each is consented by name).
+    const grant = details.grantId ? await provider.Grant.find(details.grantId) : undefined;
+    const allowed = new Set(consentedVerifiedClaims((grant as { openid?: { claims?: string[] } } | undefined)?.openid?.claims));
+    const verifiedClaims = verifiedClaimsAskedFor(details.params.claims).filter((c) => !allowed.has(c.claim));
     return {
       clientName, username: account?.username ?? '',
       scopes: d.missingOIDCScope ?? [],
@@ -140,7 +143,7 @@ export function interactionRoutes(deps: SignInRouteDeps & { accounts: Accounts; 
 function partsOf(shown: Omit<ConsentView, 'uid' | 'csrf'>): ConsentScope {
   return {
     scopes: shown.scopes,
-    claims: [...shown.claims, ...(shown.verifiedClaims?.length ? ['verified_claims'] : [])],
+    claims: [...shown.claims, ...(shown.verifiedClaims ?? []).map((c) => `${CONSENTED_PREFIX}${c.claim}`)],
     resources: Object.fromEntries(shown.resources.map((r) => [r.resource, r.scopes])),
     authorizationDetails: [],
   };
@@ -152,7 +155,7 @@ function decisionContext(ctx: Context, details: Details, lang: Lang): Record<str
 }
 
 /** Creates or extends the grant with exactly what the consent page showed as missing. */
-async function recordConsent(provider: Provider, details: Details): Promise<string> {
+async function recordConsent(provider: Provider, details: Details, verifiedClaimNames: readonly string[]): Promise<string> {
   const { session, params, prompt } = details;
   const accountId = session!.accountId;
   const clientId = String(params.client_id);
@@ -161,6 +164,8 @@ async function recordConsent(provider: Provider, details: Details): Promise<stri
   const d = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
   if (d.missingOIDCScope) grant.addOIDCScope(d.missingOIDCScope.join(' '));
   if (d.missingOIDCClaims) grant.addOIDCClaims(d.missingOIDCClaims);
+  // The verified claims allowed, by name: what the provider may release to this client (provider.ts).
+  if (verifiedClaimNames.length) grant.addOIDCClaims(['verified_claims', ...verifiedClaimNames.map((c) => `${CONSENTED_PREFIX}${c}`)]);
   for (const [indicator, scopes] of Object.entries(d.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
   return grant.save();
 }
