@@ -148,3 +148,26 @@ describe('passkey registration with a misbehaving authenticator', () => {
     assert.equal(ok.status, 303);
   });
 });
+
+describe('re-authentication before a sensitive change', () => {
+  it('an account with a passkey must confirm with it: the password alone does not add a passkey', async () => {
+    const { accountId, stored } = await personWithPasskey();
+    const account = (await server.app.accounts.findById(accountId))!;
+    await server.app.accounts.setPassword(accountId, 'a password that was phished');
+    const ua = createUserAgent(server.dispatcher(), server.issuer);
+    const form = await (await ua.request(`${server.issuer}/account/sign-in`)).text();
+    const signedIn = await ua.post(`${server.issuer}/account/sign-in/login`, { csrf: csrfOf(form), username: account.username, password: 'a password that was phished' });
+    assert.equal(signedIn.headers.get('location'), '/account', 'the password opens the account pages');
+    const sensitive = await ua.request(`${server.issuer}/account/passkeys/new`);
+    assert.equal(sensitive.headers.get('location'), '/account/sign-in?return=%2Faccount%2Fpasskeys%2Fnew', 'but not a change to the passkeys');
+    const confirm = await (await ua.request(`${server.issuer}/account/sign-in?return=%2Faccount%2Fpasskeys%2Fnew`)).text();
+    const again = await ua.post(`${server.issuer}/account/sign-in/login`, { csrf: csrfOf(confirm), username: account.username, password: 'a password that was phished' });
+    assert.equal(again.headers.get('location'), '/account/sign-in', 'the password is not enough: one more step');
+    const step = await (await ua.request(`${server.issuer}/account/sign-in`)).text();
+    assert.doesNotMatch(step, /action="\/account\/sign-in\/otp"/, 'no code form: the account has no TOTP');
+    assert.equal((await ua.request(`${server.issuer}/account/passkeys/new`)).headers.get('location')?.startsWith('/account/sign-in'), true, 'still not allowed');
+    const r = await ua.post(`${server.issuer}/account/sign-in/passkey`, { csrf: csrfOf(step), credential: JSON.stringify(authenticatorFor(stored).get(optionsOf(step), origin())) });
+    assert.equal(r.headers.get('location'), '/account/passkeys/new', 'with the passkey, on to the change');
+    assert.equal((await ua.request(`${server.issuer}/account/passkeys/new`)).status, 200);
+  });
+});

@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { Csrf } from '../../http/csrf.ts';
 import type { Account, Accounts } from '../../identity/accounts.ts';
+import type { Level } from '../../identity/assurance.ts';
 import type { EmailCodes } from '../../identity/email-codes.ts';
 import type { IdentityAssurance } from '../../identity/identity-assurance.ts';
 import type { ConsentLedger } from '../../consent/ledger.ts';
@@ -68,6 +69,14 @@ export const RECENT_SIGN_IN_SECONDS = 10 * 60;
 
 export function isRecent(session: BrowserSession, now = Date.now()): boolean {
   return session.loginTs !== undefined && now / 1000 - session.loginTs < RECENT_SIGN_IN_SECONDS;
+}
+
+/**
+ * The assurance a sensitive change needs: what the account can reach, up to AAL2. An account with a
+ * passkey (or TOTP) cannot be taken over with a phished password alone.
+ */
+export async function sensitiveLevel(deps: Pick<AccountDeps, 'signIn'>, account: Account): Promise<Level> {
+  return Math.min(await deps.signIn.reachableLevel(account), 2) as Level;
 }
 
 export function render(ctx: Context, body: string, status = 200): void {

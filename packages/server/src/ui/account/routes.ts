@@ -4,13 +4,14 @@ import { html, page } from '../html.ts';
 import { t, type Lang } from '../i18n.ts';
 import { languageOf } from '../language.ts';
 import { endAllSessions, endSession, showActivity, signOut } from './activity.ts';
-import { FORM_FIELDS, isRecent, render, seeOther, type AccountDeps, type AccountRequest } from './context.ts';
+import { FORM_FIELDS, isRecent, render, seeOther, sensitiveLevel, type AccountDeps, type AccountRequest } from './context.ts';
 import { deleteAccount, sendEmailCode, showDelete, showEmail, showOverview, updateProfile, verifyEmail } from './profile.ts';
 import {
   addPasskey, confirmTotp, regenerateRecoveryCodes, removePasskey, removePassword, removeTotp, renamePasskey, setPassword,
   showAddPasskey, showPassword, showSecurity, showTotp,
 } from './security.ts';
 import { accountSignIn } from './sign-in.ts';
+import { levelOf } from '../../identity/assurance.ts';
 import { downloadReceipt, revokeGrant, showConsents, withdrawGrantPart } from './consents.ts';
 
 interface Route {
@@ -100,8 +101,9 @@ export function accountRoutes(deps: AccountDeps) {
       }
       form = read;
     }
-    if (route.recent && !isRecent(session)) {
-      // Confirm it is still the person; the form is shown again afterwards (nothing was changed).
+    if (route.recent && !(isRecent(session) && (levelOf(session.acr) ?? 1) >= await sensitiveLevel(deps, account))) {
+      // Confirm it is still the person, with their strongest way in (a password alone does not
+      // change the passkeys of an account that has them); the form is shown again afterwards.
       return seeOther(ctx, `/account/sign-in?return=${encodeURIComponent(route.back ?? ctx.path)}`);
     }
     return route.handler({ ctx, lang, account, session, csrf, form, deps });

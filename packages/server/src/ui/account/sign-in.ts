@@ -9,7 +9,7 @@ import { flowCookie, type FlowState } from '../flow-cookie.ts';
 import { hasMessage, t, type Lang } from '../i18n.ts';
 import { signInPage, stepUpPage, type SignInPlace } from '../sign-in-page.ts';
 import { parseCredential } from '../sign-in-routes.ts';
-import { render, seeOther, type AccountDeps, type FormField } from './context.ts';
+import { render, seeOther, sensitiveLevel, type AccountDeps, type FormField } from './context.ts';
 
 /** What the first factor proved, until the one-time code that must follow it. */
 interface Pending { accountId: string; acr: string; amr: string[]; method: string }
@@ -60,7 +60,7 @@ export function accountSignIn(deps: AccountDeps) {
       return render(ctx, stepUpPage(lang, {
         ...place(lang), csrf: s.token, username: forAccount.email ?? forAccount.username,
         passkeyOptions: hasPasskeys ? await passkeys.authenticationOptions({ binding: binding(flow), accountId: forAccount.id }) : undefined,
-        oneTimeCode: Boolean(pending), password: !pending && signIn.passwordsEnabled && forAccount.hasPassword,
+        oneTimeCode: Boolean(pending?.amr.includes('pwd')) && await signIn.hasTotp(forAccount.id), password: !pending && signIn.passwordsEnabled && forAccount.hasPassword,
         reason: pending ? 'second-factor' : 'reauth', ...(error ? { error } : {}),
       }), status);
     }
@@ -91,7 +91,9 @@ export function accountSignIn(deps: AccountDeps) {
     const before = flow.p;
     const total = before ? combine(achieved((levelOf(before.acr) ?? 1) as Level, before.amr), done) : done;
     const fullMethod = before ? `${before.method}+${method}` : method;
-    if ((await signIn.nextStep(account, total, 1)) !== 'done') {
+    // Confirming it is the person (re-authentication) asks for their strongest way in, up to AAL2.
+    const needed = s.account ? await sensitiveLevel(deps, account) : 1;
+    if ((await signIn.nextStep(account, total, needed)) !== 'done') {
       cookie.write(ctx, { ...flow, p: { accountId: account.id, acr: total.acr, amr: total.amr, method: fullMethod } });
       return seeOther(ctx, '/account/sign-in');
     }
