@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Csrf } from '../http/csrf.ts';
@@ -87,20 +87,15 @@ export function recoveryRoutes(deps: {
       const email = emailSchema.safeParse((form.email ?? '').trim());
       if (!email.success) return html(ctx, recoverEmailPage(lang, { csrf: token, email: form.email?.slice(0, 254), error: t(lang, 'signup.email.invalid') }), 400);
       const account = await accounts.findByEmail(email.data);
-      let challenge: string;
+      // The same steps whether or not an account has the address: a code is made (and counted
+      // towards the hourly limit) either way, mailed only to a real account, and in the background,
+      // so neither the answer, its status nor its timing says whether the address is registered.
+      const issued = await emailCodes.issue('recovery', email.data, account?.id);
+      if (issued === 'too-many') return html(ctx, recoverEmailPage(lang, { csrf: token, email: email.data, error: t(lang, 'signup.too-many') }), 429);
+      const challenge = issued.id;
       if (account) {
-        const issued = await emailCodes.issue('recovery', email.data, account.id);
-        if (issued === 'too-many') return html(ctx, recoverEmailPage(lang, { csrf: token, email: email.data, error: t(lang, 'signup.too-many') }), 429);
-        try {
-          await deps.mailer.send({ to: email.data, ...recoveryCode({ code: issued.code, minutes: EMAIL_CODE_MINUTES }) });
-        } catch (err) {
-          deps.logger.warn('recovery mail not sent', { err: String(err) });
-          return html(ctx, recoverEmailPage(lang, { csrf: token, email: email.data, error: t(lang, 'signup.mail-failed') }), 503);
-        }
-        challenge = issued.id;
-      } else {
-        // No account: no mail, and a challenge that matches no code, so the next page looks the same.
-        challenge = randomUUID();
+        deps.mailer.send({ to: email.data, ...recoveryCode({ code: issued.code, minutes: EMAIL_CODE_MINUTES }) })
+          .catch((err: unknown) => deps.logger.warn('recovery mail not sent', { err: String(err) }));
       }
       audit.recordInBackground({ type: 'recovery.code_sent', outcome: account ? 'success' : 'failure', subject: account?.id, ip: ctx.ip, details: { existing: Boolean(account) } });
       cookie.write(ctx, { f: flow.f, exp: flow.exp, c: challenge, e: email.data, ...(flow.i ? { i: flow.i } : {}) });
