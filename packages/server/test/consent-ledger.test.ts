@@ -10,6 +10,7 @@ import { startTestServer, type TestServer } from './support/server.ts';
 import { registerTestClient, type TestClient } from './support/clients.ts';
 import { discover, pushAuthorizationRequest, runCodeFlow, withNonceRetry } from './support/flow.ts';
 import * as oauth from 'oauth4webapi';
+import { sql } from 'kysely';
 import { createUserAgent, type UserAgent } from './support/user-agent.ts';
 import { createTestUser, type TestUser } from './support/users.ts';
 import { createConsentLedger } from '../src/consent/ledger.ts';
@@ -76,6 +77,8 @@ describe('the consent ledger through the consent page', () => {
     assert.equal(deny.headers.get('location'), first.headers.get('location'), 'a late Deny does not turn the decision round');
     const records = await ledger().forSubject(user.id);
     assert.deepEqual(records.map((r) => r.decision), ['approved']);
+    const grants = await server.app.storage.db.selectFrom('oidc_models').select('id').where('model', '=', 'Grant').execute();
+    assert.ok(grants.some((g) => g.id === records[0]!.grantId), 'the recorded grant id is the grant saved');
     const { callback } = await ua.follow(new URL(first.headers.get('location')!, server.issuer).toString()).then((r) => ({ callback: r.redirect }));
     assert.match(callback ?? '', /[?&]code=/, 'the client gets its code: the approval stood');
   });
@@ -187,5 +190,28 @@ describe('the consent ledger through the consent page', () => {
     assert.equal(last.status, 409);
     assert.match(await last.text(), /Withdraw its whole access instead/);
     assert.equal((await ledger().verify()).ok, true);
+  });
+
+  it('Allow and Deny posted at the same moment: one decision recorded, one grant at most', async () => {
+    const user = await createTestUser(server);
+    const as = await discover(server, tc);
+    const par = await pushAuthorizationRequest(as, tc);
+    const ua = createUserAgent(server.dispatcher(), server.issuer);
+    const signIn = await ua.follow(par.authorizationUrl);
+    const loginUid = /\/interaction\/([^/?"]+)/.exec(signIn.page!.url)![1]!;
+    const login = await ua.post(`${server.issuer}/interaction/${loginUid}/login`, { csrf: csrfOf(signIn.page!.body), username: user.username, password: user.password });
+    const consent = await ua.follow(new URL(login.headers.get('location')!, server.issuer).toString());
+    const uid = /\/interaction\/([^/?"]+)/.exec(consent.page!.url)![1]!;
+    const form = { csrf: csrfOf(consent.page!.body) };
+    const posts = await Promise.all([
+      ua.post(`${server.issuer}/interaction/${uid}/confirm`, form), ua.post(`${server.issuer}/interaction/${uid}/confirm`, form),
+      ua.post(`${server.issuer}/interaction/${uid}/abort`, form),
+    ]);
+    for (const p of posts) { await p.text(); assert.equal(p.status, 303); }
+    const records = await ledger().forSubject(user.id);
+    assert.equal(records.length, 1, JSON.stringify(records.map((r) => r.decision)));
+    const grants = await server.app.storage.db.selectFrom('oidc_models').select('id').where('model', '=', 'Grant')
+      .where(sql<string>`payload->>'accountId'`, '=', user.id).execute();
+    assert.equal(grants.length, records[0]!.decision === 'approved' ? 1 : 0);
   });
 });

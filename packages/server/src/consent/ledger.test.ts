@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { ENGINES } from '../../test/support/engines.ts';
 import { canonicalJson } from './canonical-json.ts';
-import { createConsentLedger, GENESIS, shownHash, type ConsentLedger, type ConsentRecordInput } from './ledger.ts';
+import { createConsentLedger, DecisionAlreadyRecordedError, GENESIS, shownHash, type ConsentLedger, type ConsentRecordInput } from './ledger.ts';
 
 const decision = (subject: string, extra: Partial<ConsentRecordInput> = {}): ConsentRecordInput => ({
   subject, clientId: 'fintech-app', grantId: 'g-1', action: 'create', decision: 'approved', channel: 'web',
@@ -44,16 +44,32 @@ for (const engine of ENGINES) {
       assert.deepEqual(await ledger.verify(), { ok: true, records: 2, head: second.hash });
     });
 
-    it('refuses UPDATE and DELETE in the database itself', async () => {
+    it('refuses UPDATE, DELETE and TRUNCATE in the database itself, and a second record linking to the same one', async () => {
       await assert.rejects(sql`UPDATE consent_records SET decision = 'denied'`.execute(storage.db), /append-only/);
       await assert.rejects(sql`DELETE FROM consent_records`.execute(storage.db), /append-only/);
+      await assert.rejects(sql`TRUNCATE consent_records`.execute(storage.db), /append-only/);
+      const [head] = await ledger.forSubject('alice', 1);
+      await assert.rejects(sql`INSERT INTO consent_records (id, recorded_at, subject, client_id, action, decision, channel, requested, granted, context, retain_until, prev_hash, hash)
+        SELECT gen_random_uuid()::text, now(), 'mallory', client_id, action, decision, channel, requested, granted, context, retain_until, prev_hash, 'f' || hash
+        FROM consent_records WHERE id = ${head!.id}`.execute(storage.db), /prev_hash/, 'a fork is refused, not only detected');
+    });
+
+    it('one decision per consent screen: a second record for the same interaction is refused', async () => {
+      const screen = { ip: '192.0.2.9', interaction: `uid-${Date.now()}` };
+      const results = await Promise.allSettled([
+        ledger.append(decision('dave', { context: screen })),
+        ledger.append(decision('dave', { context: screen, decision: 'denied' })),
+      ]);
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+      const rejected = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      assert.ok(rejected.reason instanceof DecisionAlreadyRecordedError);
     });
 
     it('twenty decisions at once still make one unbroken chain', async () => {
       await Promise.all(Array.from({ length: 20 }, (_, i) => ledger.append(decision(`person-${i}`))));
       const check = await ledger.verify(7);
       assert.equal(check.ok, true, JSON.stringify(check));
-      assert.equal(check.records, 22);
+      assert.equal(check.records, 23);
     });
 
     it('an edited record is found by verification (hash), and so is a removed one (link)', async () => {

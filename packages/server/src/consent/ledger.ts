@@ -59,6 +59,11 @@ export type ChainCheck =
   | { ok: true; records: number; head: string }
   | { ok: false; records: number; seq: number; id: string; reason: 'hash' | 'link' };
 
+/** The consent screen (interaction) already has its decision: a second post lost the race. */
+export class DecisionAlreadyRecordedError extends Error {
+  constructor() { super('this consent screen already has a recorded decision'); }
+}
+
 /** The chain's anchor: the "previous hash" of the first record. */
 export const GENESIS = '0'.repeat(64);
 // Appends take this advisory lock, so two decisions at once cannot both link to the same record.
@@ -111,6 +116,9 @@ export function createConsentLedger(db: Kysely<Database>, options: { retentionDa
       };
       return db.transaction().execute(async (trx) => {
         await sql`SELECT pg_advisory_xact_lock(${LEDGER_LOCK})`.execute(trx);
+        // Taken under the lock, so records' times follow the chain's order.
+        draft.recordedAt = new Date();
+        draft.retainUntil = new Date(draft.recordedAt.getTime() + options.retentionDays * 86_400_000);
         const last = await trx.selectFrom('consent_records').select('hash').orderBy('seq', 'desc').limit(1).executeTakeFirst();
         const linked = { ...draft, prevHash: last?.hash ?? GENESIS };
         const hash = sha256(hashInput(linked));
@@ -122,6 +130,9 @@ export function createConsentLedger(db: Kysely<Database>, options: { retentionDa
           prev_hash: linked.prevHash, hash,
         }).returning('seq').executeTakeFirstOrThrow();
         return { ...linked, seq: Number(row.seq), hash };
+      }).catch((err: unknown) => {
+        if (String((err as Error).message).includes('consent_records_one_decision_per_interaction')) throw new DecisionAlreadyRecordedError();
+        throw err;
       });
     },
 

@@ -9,8 +9,9 @@ import { html, page } from './html.ts';
 import { pickLang, t, type Lang } from './i18n.ts';
 import { languageOf } from './language.ts';
 import { createSignInRoutes, type SignInRouteDeps } from './sign-in-routes.ts';
+import { randomBytes } from 'node:crypto';
 import { consentPage, type ConsentView } from './consent-page.ts';
-import type { ConsentLedger, ConsentScope } from '../consent/ledger.ts';
+import { DecisionAlreadyRecordedError, type ConsentLedger, type ConsentScope } from '../consent/ledger.ts';
 import type { Catalogue } from '../consent/catalogue.ts';
 import { CONSENTED_PREFIX, consentedVerifiedClaims, requestedVerifiedClaims, verifiedClaimsRequestsIn } from '../identity/verified-claims.ts';
 
@@ -74,20 +75,20 @@ export function interactionRoutes(deps: SignInRouteDeps & { accounts: Accounts; 
     const decided = details.result as { consent?: unknown; error?: unknown } | undefined;
     if (details.prompt.name === 'consent' && (decided?.consent || decided?.error)) {
       // Posted again (a double click, the back button): the decision stands, once in the ledger.
-      ctx.status = 303;
-      return ctx.redirect(details.returnTo);
+      return redirectToResume(ctx, details);
     }
     if (action === 'abort') {
       audit.recordInBackground({ type: details.prompt.name === 'login' ? 'login.cancelled' : 'consent.denied', outcome: 'failure', clientId, subject: details.session?.accountId, ip: ctx.ip });
       if (details.prompt.name === 'consent' && details.session) {
-        // A denial is a decision too: the ledger keeps it, with what was shown.
+        // A denial is a decision too: the ledger keeps it, with what was shown (once per screen).
         const shown = await consentShown(details, clientName);
-        await ledger.append({
+        const recorded = await ledger.append({
           subject: details.session.accountId, clientId, ...(details.grantId ? { grantId: details.grantId } : {}),
           action: details.grantId ? 'merge' : 'create', decision: 'denied', channel: 'web', shown,
           requested: partsOf(shown), granted: { scopes: [], claims: [], resources: {}, authorizationDetails: [] },
           context: decisionContext(ctx, details, lang),
-        });
+        }).catch(alreadyDecided);
+        if (!recorded) return redirectToResume(ctx, details);
       }
       return finish(ctx, { error: 'access_denied', error_description: 'End-User aborted interaction' });
     }
@@ -103,11 +104,15 @@ export function interactionRoutes(deps: SignInRouteDeps & { accounts: Accounts; 
     // confirm
     if (details.prompt.name !== 'consent' || !details.session) return errorPage(ctx, 400, 'invalid_request');
     const shown = await consentShown(details, clientName);
-    const grantId = await recordConsent(provider, details, (shown.verifiedClaims ?? []).map((c) => c.claim));
-    await ledger.append({
-      subject: details.session.accountId, clientId, grantId, action: details.grantId ? 'merge' : 'create', decision: 'approved', channel: 'web',
+    const grant = await grantFor(provider, details);
+    // The decision is recorded first: of two posts racing each other, only one gets a record, and
+    // only that one changes the grant.
+    const recorded = await ledger.append({
+      subject: details.session.accountId, clientId, grantId: grant.jti, action: details.grantId ? 'merge' : 'create', decision: 'approved', channel: 'web',
       shown, requested: partsOf(shown), granted: partsOf(shown), context: decisionContext(ctx, details, lang),
-    });
+    }).catch(alreadyDecided);
+    if (!recorded) return redirectToResume(ctx, details);
+    const grantId = await recordConsent(grant, details, (shown.verifiedClaims ?? []).map((c) => c.claim));
     audit.recordInBackground({
       type: 'consent.granted', outcome: 'success', clientId, subject: details.session.accountId, ip: ctx.ip,
       details: { grantId, scope: details.params.scope, resources: Object.keys((details.prompt.details.missingResourceScopes as object | undefined) ?? {}) },
@@ -154,13 +159,28 @@ function decisionContext(ctx: Context, details: Details, lang: Lang): Record<str
   return { ip: ctx.ip, userAgent: ctx.get('user-agent').slice(0, 300), acr: details.session?.acr, lang, interaction: details.uid };
 }
 
-/** Creates or extends the grant with exactly what the consent page showed as missing. */
-async function recordConsent(provider: Provider, details: Details, verifiedClaimNames: readonly string[]): Promise<string> {
-  const { session, params, prompt } = details;
-  const accountId = session!.accountId;
-  const clientId = String(params.client_id);
-  const grant = (details.grantId ? await provider.Grant.find(details.grantId) : undefined)
-    ?? new provider.Grant({ accountId, clientId });
+/** The request's grant, or a new one with its id chosen now (the ledger names it before it is saved). */
+async function grantFor(provider: Provider, details: Details): Promise<InstanceType<Provider['Grant']> & { jti: string }> {
+  const existing = details.grantId ? await provider.Grant.find(details.grantId) : undefined;
+  if (existing) return existing as InstanceType<Provider['Grant']> & { jti: string };
+  // High entropy and nothing personal: it is also the grant_id clients will see.
+  return new provider.Grant({ jti: randomBytes(32).toString('base64url'), accountId: details.session!.accountId, clientId: String(details.params.client_id) } as never) as InstanceType<Provider['Grant']> & { jti: string };
+}
+
+/** Null when the screen already had its decision (a racing post); anything else is rethrown. */
+function alreadyDecided(err: unknown): null {
+  if (err instanceof DecisionAlreadyRecordedError) return null;
+  throw err;
+}
+
+function redirectToResume(ctx: Context, details: Details) {
+  ctx.status = 303;
+  ctx.redirect(details.returnTo);
+}
+
+/** Extends the grant with exactly what the consent page showed as missing. */
+async function recordConsent(grant: InstanceType<Provider['Grant']>, details: Details, verifiedClaimNames: readonly string[]): Promise<string> {
+  const { prompt } = details;
   const d = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
   if (d.missingOIDCScope) grant.addOIDCScope(d.missingOIDCScope.join(' '));
   if (d.missingOIDCClaims) grant.addOIDCClaims(d.missingOIDCClaims);
