@@ -174,6 +174,7 @@ describe('password and two-step verification', () => {
 
   it('changes the password: mismatched or short ones are refused; the old one stops working', async () => {
     const user = await createTestUser(server);
+    const { ua: elsewhere } = await signIn(user);
     const { ua } = await signIn(user);
     const form = await page(ua, '/account/password');
     const csrf = csrfOf(form.body);
@@ -181,6 +182,8 @@ describe('password and two-step verification', () => {
     assert.equal((await ua.post(url('/account/password'), { csrf, password: 'short', password2: 'short' })).status, 400);
     const ok = await ua.post(url('/account/password'), { csrf, password: 'a much better passphrase', password2: 'a much better passphrase' });
     assert.equal(ok.status, 303);
+    assert.equal((await page(elsewhere, '/account')).status, 303, 'whoever knew the old password is signed out elsewhere');
+    assert.equal((await page(ua, '/account')).status, 200, 'but not here');
     const stale = createUserAgent(server.dispatcher(), server.issuer);
     const signInForm = await page(stale, '/account/sign-in');
     assert.equal((await stale.post(url('/account/sign-in/login'), { csrf: csrfOf(signInForm.body), username: user.username, password: user.password })).status, 401);

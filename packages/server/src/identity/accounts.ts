@@ -131,9 +131,18 @@ export function createAccounts(db: Kysely<Database>) {
         throw err;
       }
     },
-    /** Passwordless from now on (the caller checks the account keeps a passkey). */
-    async removePassword(id: string): Promise<void> {
-      await db.updateTable('accounts').set({ password_hash: null, updated_at: new Date() }).where('id', '=', id).execute();
+    /**
+     * Passwordless from now on, only while the account has a passkey: checked under a lock of the
+     * account row, the same lock a passkey removal takes, so the two cannot race to no way in.
+     */
+    async removePassword(id: string): Promise<'removed' | 'no-passkey'> {
+      return db.transaction().execute(async (trx) => {
+        await trx.selectFrom('accounts').select('id').where('id', '=', id).forUpdate().execute();
+        const keys = await trx.selectFrom('passkeys').select(sql<string>`count(*)`.as('n')).where('account_id', '=', id).executeTakeFirstOrThrow();
+        if (Number(keys.n) === 0) return 'no-passkey';
+        await trx.updateTable('accounts').set({ password_hash: null, updated_at: new Date() }).where('id', '=', id).execute();
+        return 'removed';
+      });
     },
     async count(): Promise<number> {
       const row = await db.selectFrom('accounts').select(sql<string>`count(*)`.as('n')).executeTakeFirstOrThrow();

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { ENGINES } from '../../test/support/engines.ts';
 import type { Storage } from '../storage/db.ts';
+import { createAccounts } from './accounts.ts';
 import { createPasskeys, PasskeyError, relyingPartyFor } from './passkeys.ts';
 
 for (const engine of ENGINES) {
@@ -31,13 +32,26 @@ for (const engine of ENGINES) {
       assert.deepEqual(relyingPartyFor('https://id.example.jp:8443/x'), { id: 'id.example.jp', name: 'Sekisho', origins: ['https://id.example.jp:8443'] });
     });
 
-    it('never removes the last way to sign in; with a password it may', async () => {
+    it('never removes the last way to sign in; with a password it may, where passwords count', async () => {
       const me = await newAccount();
       const only = await addPasskey(me);
-      assert.equal(await passkeys.remove(me, only, false), 'last');
+      assert.equal(await passkeys.remove(me, only, true), 'last', 'no password on the account');
+      await storage.db.updateTable('accounts').set({ password_hash: 'scrypt$1$1$1$x$y' }).where('id', '=', me).execute();
+      assert.equal(await passkeys.remove(me, only, false), 'last', 'a password in a passwordless-only deployment is no way in');
       assert.equal(await passkeys.count(me), 1);
       assert.equal(await passkeys.remove(me, only, true), 'removed');
       assert.equal(await passkeys.remove(me, only, true), 'not-found');
+    });
+
+    it('removing the password and the last passkey at once leaves one of them', async () => {
+      const accounts = createAccounts(storage.db);
+      const me = await newAccount();
+      await storage.db.updateTable('accounts').set({ password_hash: 'scrypt$1$1$1$x$y' }).where('id', '=', me).execute();
+      const only = await addPasskey(me);
+      const [passwordResult, passkeyResult] = await Promise.all([accounts.removePassword(me), passkeys.remove(me, only, true)]);
+      const row = await storage.db.selectFrom('accounts').select('password_hash').where('id', '=', me).executeTakeFirstOrThrow();
+      const left = (row.password_hash !== null ? 1 : 0) + await passkeys.count(me);
+      assert.ok(left >= 1, `${passwordResult} / ${passkeyResult}: the account keeps a way in`);
     });
 
     it('two concurrent removals of the last two passkeys leave one', async () => {

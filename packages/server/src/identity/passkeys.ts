@@ -209,16 +209,17 @@ export function createPasskeys(db: Kysely<Database>, rp: RelyingParty) {
     },
 
     /**
-     * Removes a passkey unless it is the account's last way to sign in (`otherCredentials` says
-     * whether the account still has a password). The account row is locked for the check, so two
-     * concurrent removals cannot both pass the "not the last one" test.
+     * Removes a passkey unless it is the account's last way to sign in: its password counts only
+     * where `passwordsCount` (the deployment allows passwords). The account row is locked and the
+     * password read under that lock, so neither two removals nor a removal racing a password
+     * removal can leave the account with no way in.
      */
-    async remove(accountId: string, id: string, otherCredentials: boolean): Promise<'removed' | 'last' | 'not-found'> {
+    async remove(accountId: string, id: string, passwordsCount: boolean): Promise<'removed' | 'last' | 'not-found'> {
       return db.transaction().execute(async (trx) => {
-        await trx.selectFrom('accounts').select('id').where('id', '=', accountId).forUpdate().execute();
+        const account = await trx.selectFrom('accounts').select('password_hash').where('id', '=', accountId).forUpdate().executeTakeFirst();
         const mine = await trx.selectFrom('passkeys').select('id').where('account_id', '=', accountId).execute();
-        if (!mine.some((p) => p.id === id)) return 'not-found';
-        if (mine.length === 1 && !otherCredentials) return 'last';
+        if (!account || !mine.some((p) => p.id === id)) return 'not-found';
+        if (mine.length === 1 && !(passwordsCount && account.password_hash !== null)) return 'last';
         await trx.deleteFrom('passkeys').where('account_id', '=', accountId).where('id', '=', id).execute();
         return 'removed';
       });

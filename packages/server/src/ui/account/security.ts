@@ -12,9 +12,6 @@ import { addPasskeyPage, passwordPage, recoveryCodesPage, securityPage, totpPage
 /** A passkey registration belongs to the session that asked for it. */
 const binding = (r: AccountRequest) => `account:${r.session.uid}`;
 
-/** The password counts as a way in only where passwords are allowed. */
-const passwordUsable = (r: AccountRequest) => r.deps.settings.passwords && r.account.hasPassword;
-
 function changed(r: AccountRequest, change: SecurityChange, audit: string, details?: Record<string, unknown>) {
   r.deps.audit.recordInBackground({ type: audit, outcome: 'success', subject: r.account.id, ip: r.ctx.ip, ...(details ? { details } : {}) });
   notify(r, r.account.email, securityChange({ change, when: new Date() }));
@@ -64,7 +61,7 @@ export async function renamePasskey(r: AccountRequest) {
 
 /** Never the last way in: without a usable password, the last passkey stays. */
 export async function removePasskey(r: AccountRequest) {
-  const result = r.form.id ? await r.deps.passkeys.remove(r.account.id, r.form.id, passwordUsable(r)) : 'not-found';
+  const result = r.form.id ? await r.deps.passkeys.remove(r.account.id, r.form.id, r.deps.settings.passwords) : 'not-found';
   if (result === 'not-found') return showSecurity(r, t(r.lang, 'account.passkey.not-found'), 404);
   if (result === 'last') {
     r.deps.audit.recordInBackground({ type: 'passkey.remove_refused', outcome: 'failure', subject: r.account.id, ip: r.ctx.ip, details: { reason: 'last credential' } });
@@ -89,14 +86,15 @@ export async function setPassword(r: AccountRequest) {
     r.ctx.set('Retry-After', '5');
     return showPassword(r, t(r.lang, 'login.busy'), 503);
   }
-  changed(r, 'password-set', 'password.changed');
+  // Whoever knew the old password is signed out everywhere but here.
+  const ended = await r.deps.sessions.endAll(r.account.id, r.session.uid);
+  changed(r, 'password-set', 'password.changed', { otherSessionsEnded: ended });
   seeOther(r.ctx, '/account/security', 'password-set');
 }
 
 /** Passwordless from here on; TOTP and its recovery codes only ever followed the password, so they go too. */
 export async function removePassword(r: AccountRequest) {
-  if ((await r.deps.passkeys.count(r.account.id)) === 0) return showSecurity(r, t(r.lang, 'account.password.last'), 409);
-  await r.deps.accounts.removePassword(r.account.id);
+  if ((await r.deps.accounts.removePassword(r.account.id)) === 'no-passkey') return showSecurity(r, t(r.lang, 'account.password.last'), 409);
   await r.deps.totp.remove(r.account.id);
   await r.deps.recoveryCodes.removeAll(r.account.id);
   changed(r, 'password-removed', 'password.removed');
