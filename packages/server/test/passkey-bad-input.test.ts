@@ -13,6 +13,7 @@ import { discover, pushAuthorizationRequest } from './support/flow.ts';
 import { createUserAgent, type UserAgent } from './support/user-agent.ts';
 import { authenticatorFor, createPasskey, type Misbehaviour, type StoredPasskey } from './support/soft-authenticator.ts';
 import { createPasskeys, relyingPartyFor } from '../src/identity/passkeys.ts';
+import { listMailbox } from '../src/mail/mailer.ts';
 
 let server: TestServer;
 before(async () => { server = await startTestServer({ https: false }); });
@@ -109,6 +110,19 @@ describe('passkey sign-in with a misbehaving authenticator', () => {
     assert.ok(events.some((e) => e.type === 'passkey.clone_suspected'), JSON.stringify(events.map((e) => e.type)));
     const row = await server.app.storage.db.selectFrom('passkeys').select('sign_count').where('account_id', '=', accountId).executeTakeFirstOrThrow();
     assert.equal(Number(row.sign_count), 7, 'the stored counter is not moved back');
+
+    // Either copy could be the attacker's: the passkey is switched off, the owner told.
+    const third = await signInPage();
+    const genuine = await postAssertion(third, authenticator.get(third.options, origin(), { counter: 9 }));
+    assert.equal(genuine.status, 400);
+    assert.match(genuine.body, /switched off because a copy of it was detected/);
+    const email = (await server.app.accounts.findById(accountId))!.email!;
+    let notice;
+    for (let i = 0; i < 30 && !notice; i++) {
+      notice = (await listMailbox(server.app.storage.db, { to: email, limit: 5 })).find((m) => /switched off/.test(m.text));
+      if (!notice) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(notice, 'the owner is told by mail');
   });
 
   it('a low counter without a valid signature is merely invalid: it names nobody (no false clone alarm)', async () => {

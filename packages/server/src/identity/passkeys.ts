@@ -19,6 +19,8 @@ export interface Passkey {
   backedUp: boolean;
   createdAt: Date;
   lastUsedAt: Date | null;
+  /** Switched off because a copy of it was detected; it signs nobody in. */
+  suspendedAt: Date | null;
 }
 
 /** Why a passkey ceremony failed; also the i18n key suffix and the audit detail. */
@@ -27,6 +29,7 @@ export type PasskeyFailure =
   | 'unknown-credential' // no such passkey here (deleted, or made for another site)
   | 'wrong-account' // step-up with another person's passkey
   | 'counter' // signature counter went backwards: a cloned authenticator
+  | 'suspended' // switched off after a clone was detected
   | 'invalid' // origin, RP ID, signature or flags did not verify
   | 'limit'; // too many passkeys on the account
 
@@ -77,8 +80,8 @@ export function createPasskeys(db: Kysely<Database>, rp: RelyingParty) {
   const descriptors = (rows: Array<{ id: string; transports: unknown }>) =>
     rows.map((p) => ({ id: p.id, transports: p.transports as AuthenticatorTransport[] }));
 
-  const toPasskey = (r: { id: string; account_id: string; name: string; device_type: 'singleDevice' | 'multiDevice'; backed_up: boolean; created_at: Date; last_used_at: Date | null }): Passkey => ({
-    id: r.id, accountId: r.account_id, name: r.name, deviceType: r.device_type, backedUp: r.backed_up, createdAt: r.created_at, lastUsedAt: r.last_used_at,
+  const toPasskey = (r: { id: string; account_id: string; name: string; device_type: 'singleDevice' | 'multiDevice'; backed_up: boolean; created_at: Date; last_used_at: Date | null; suspended_at: Date | null }): Passkey => ({
+    id: r.id, accountId: r.account_id, name: r.name, deviceType: r.device_type, backedUp: r.backed_up, createdAt: r.created_at, lastUsedAt: r.last_used_at, suspendedAt: r.suspended_at,
   });
 
   return {
@@ -154,6 +157,7 @@ export function createPasskeys(db: Kysely<Database>, rp: RelyingParty) {
         : undefined;
       if (!row) throw new PasskeyError('unknown-credential');
       if (input.accountId && row.account_id !== input.accountId) throw new PasskeyError('wrong-account');
+      if (row.suspended_at) throw new PasskeyError('suspended');
       const userHandle: unknown = input.response.response?.userHandle;
       if (userHandle !== undefined && typeof userHandle !== 'string') throw new PasskeyError('invalid');
       if (userHandle && Buffer.from(userHandle, 'base64url').toString() !== row.account_id) throw new PasskeyError('wrong-account');
@@ -176,7 +180,10 @@ export function createPasskeys(db: Kysely<Database>, rp: RelyingParty) {
           // credential id alone cannot fill a person's history with false alarms). The challenge
           // was already consumed and checked by the first pass.
           const signed = await verify(0, async () => true).then((r) => r.verified, () => false);
-          throw signed ? new PasskeyError('counter', message, row.account_id) : new PasskeyError('invalid', message);
+          if (!signed) throw new PasskeyError('invalid', message);
+          // Two authenticators hold this key: neither is trusted any more until the owner acts.
+          await db.updateTable('passkeys').set({ suspended_at: new Date() }).where('id', '=', row.id).where('suspended_at', 'is', null).execute();
+          throw new PasskeyError('counter', message, row.account_id);
         }
         throw new PasskeyError(/challenge/i.test(message) ? 'challenge' : 'invalid', message);
       }

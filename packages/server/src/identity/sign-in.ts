@@ -1,6 +1,6 @@
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Mailer } from '../mail/mailer.ts';
-import { newDeviceAlert } from '../mail/messages.ts';
+import { newDeviceAlert, securityChange } from '../mail/messages.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Account, Accounts } from './accounts.ts';
 import { passwordAndOtpAssurance, passwordAssurance, type Achieved, type Level } from './assurance.ts';
@@ -69,7 +69,8 @@ export function createSignIn(deps: {
    * from "this cannot be met" (unmet_authentication_requirements).
    */
   async function reachableLevel(account: Account): Promise<Level> {
-    const keys = await passkeys.list(account.id);
+    // A passkey switched off after a clone was detected reaches nothing.
+    const keys = (await passkeys.list(account.id)).filter((k) => !k.suspendedAt);
     if (keys.some((k) => k.deviceType === 'singleDevice' && !k.backedUp)) return 3;
     if (keys.length || (account.hasPassword && await totp.isEnrolled(account.id))) return 2;
     return 1;
@@ -137,6 +138,13 @@ export function createSignIn(deps: {
           clientId: origin.clientId, subject, ip: origin.ip, details: { method: 'passkey', reason: err.reason },
         });
         await history.record({ accountId: subject, ip: origin.ip, userAgent: origin.userAgent, deviceId: origin.deviceId, method: 'passkey', result: 'failure' });
+        if (err.reason === 'counter' && subject) {
+          const owner = await accounts.findById(subject);
+          if (owner?.email) {
+            deps.mailer.send({ to: owner.email, ...securityChange({ change: 'passkey-suspended', when: new Date() }) })
+              .catch((e: unknown) => deps.logger.warn('clone notice not sent', { err: String(e) }));
+          }
+        }
         return { ok: false, reason: 'passkey', passkeyFailure: err.reason };
       }
     },

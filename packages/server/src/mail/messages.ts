@@ -237,7 +237,7 @@ export function emailChangeCode({ code, minutes }: { code: string; minutes: numb
 /** The changes to sign-in settings a person is told about (the new-passkey mail has its own). */
 export type SecurityChange =
   | 'passkey-removed' | 'password-set' | 'password-removed' | 'totp-enabled' | 'totp-disabled'
-  | 'recovery-codes-regenerated' | 'email-changed' | 'signed-out-everywhere';
+  | 'recovery-codes-regenerated' | 'email-changed' | 'signed-out-everywhere' | 'passkey-suspended';
 
 const SECURITY_CHANGES: Record<SecurityChange, [ja: string, en: string]> = {
   'passkey-removed': ['パスキーが削除されました', 'A passkey was removed'],
@@ -248,6 +248,7 @@ const SECURITY_CHANGES: Record<SecurityChange, [ja: string, en: string]> = {
   'recovery-codes-regenerated': ['リカバリーコードが再発行されました（以前のコードは使えません）', 'New recovery codes were made (the old ones no longer work)'],
   'email-changed': ['アカウントのメールアドレスが変更されました', 'The e-mail address of your account was changed'],
   'signed-out-everywhere': ['すべての端末からログアウトしました', 'You were signed out on every device'],
+  'passkey-suspended': ['パスキーの複製が使われた可能性があるため、そのパスキーを停止しました。アカウントの画面で削除し、新しいパスキーを追加してください', 'A copy of one of your passkeys may be in use, so that passkey was switched off. Remove it on your account page and add a new one'],
 };
 
 /** A change to how the person signs in, sent so that a change they did not make does not go unnoticed. */

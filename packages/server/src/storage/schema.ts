@@ -62,6 +62,7 @@ export interface PasskeysTable {
   aaguid: string | null;
   created_at: Timestamp;
   last_used_at: NullableTimestamp;
+  suspended_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export interface WebauthnChallengesTable {

@@ -25,6 +25,7 @@ function passkeyRow(lang: Lang, v: SecurityView, p: Passkey, i: number): Html {
     <input id="passkey-name-${i}" name="name" type="text" maxlength="60" required value="${p.name}">
     <button class="secondary small" type="submit">${t(lang, 'account.passkey.rename')}</button>
   </form>
+  ${p.suspendedAt ? html`<p class="alert">${t(lang, 'account.passkey.suspended')}</p>` : ''}
   <p class="muted">${t(lang, kind)} · ${t(lang, 'account.passkey.added')} ${when(lang, p.createdAt)} · ${t(lang, 'account.passkey.last-used')} ${when(lang, p.lastUsedAt)}</p>
   <form method="post" action="/account/passkeys/remove" class="inline">
     ${csrfField(v.csrf)}<input type="hidden" name="id" value="${p.id}">
