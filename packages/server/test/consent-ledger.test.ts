@@ -35,6 +35,20 @@ async function accountUa(user: TestUser): Promise<UserAgent> {
   return ua;
 }
 
+/** Signs in on a new browser for a new authorization request and stops at its consent screen. */
+async function consentScreen(user: TestUser) {
+  const as = await discover(server, tc);
+  const par = await pushAuthorizationRequest(as, tc);
+  const ua = createUserAgent(server.dispatcher(), server.issuer);
+  const signIn = await ua.follow(par.authorizationUrl);
+  const loginUid = /\/interaction\/([^/?"]+)/.exec(signIn.page!.url)![1]!;
+  const login = await ua.post(`${server.issuer}/interaction/${loginUid}/login`, { csrf: csrfOf(signIn.page!.body), username: user.username, password: user.password });
+  const consent = await ua.follow(new URL(login.headers.get('location')!, server.issuer).toString());
+  // The consent step is an interaction of its own.
+  const uid = /\/interaction\/([^/?"]+)/.exec(consent.page!.url)![1]!;
+  return { ua, uid, form: { csrf: csrfOf(consent.page!.body) } };
+}
+
 describe('the consent ledger through the consent page', () => {
   it('records an approval with what was shown and granted; a denial too', async () => {
     const user = await createTestUser(server);
@@ -60,15 +74,7 @@ describe('the consent ledger through the consent page', () => {
 
   it('a consent form posted twice (or Allow then Deny) records one decision: the first', async () => {
     const user = await createTestUser(server);
-    const as = await discover(server, tc);
-    const par = await pushAuthorizationRequest(as, tc);
-    const ua = createUserAgent(server.dispatcher(), server.issuer);
-    const signIn = await ua.follow(par.authorizationUrl);
-    const loginUid = /\/interaction\/([^/?"]+)/.exec(signIn.page!.url)![1]!;
-    const login = await ua.post(`${server.issuer}/interaction/${loginUid}/login`, { csrf: csrfOf(signIn.page!.body), username: user.username, password: user.password });
-    const consent = await ua.follow(new URL(login.headers.get('location')!, server.issuer).toString());
-    const uid = /\/interaction\/([^/?"]+)/.exec(consent.page!.url)![1]!;
-    const form = { csrf: csrfOf(consent.page!.body) };
+    const { ua, uid, form } = await consentScreen(user);
     const first = await ua.post(`${server.issuer}/interaction/${uid}/confirm`, form);
     assert.equal(first.status, 303);
     const again = await ua.post(`${server.issuer}/interaction/${uid}/confirm`, form);
@@ -194,15 +200,7 @@ describe('the consent ledger through the consent page', () => {
 
   it('Allow and Deny posted at the same moment: one decision recorded, one grant at most', async () => {
     const user = await createTestUser(server);
-    const as = await discover(server, tc);
-    const par = await pushAuthorizationRequest(as, tc);
-    const ua = createUserAgent(server.dispatcher(), server.issuer);
-    const signIn = await ua.follow(par.authorizationUrl);
-    const loginUid = /\/interaction\/([^/?"]+)/.exec(signIn.page!.url)![1]!;
-    const login = await ua.post(`${server.issuer}/interaction/${loginUid}/login`, { csrf: csrfOf(signIn.page!.body), username: user.username, password: user.password });
-    const consent = await ua.follow(new URL(login.headers.get('location')!, server.issuer).toString());
-    const uid = /\/interaction\/([^/?"]+)/.exec(consent.page!.url)![1]!;
-    const form = { csrf: csrfOf(consent.page!.body) };
+    const { ua, uid, form } = await consentScreen(user);
     const posts = await Promise.all([
       ua.post(`${server.issuer}/interaction/${uid}/confirm`, form), ua.post(`${server.issuer}/interaction/${uid}/confirm`, form),
       ua.post(`${server.issuer}/interaction/${uid}/abort`, form),
