@@ -98,12 +98,6 @@ export function createAccounts(db: Kysely<Database>) {
       const row = await db.selectFrom('accounts').select([...columns]).where('id', '=', id).executeTakeFirst();
       return row && toAccount(row);
     },
-    /** Checks a username and password. The same work is done whether or not the account exists. */
-    async authenticate(username: string, password: string): Promise<Account | undefined> {
-      const row = await db.selectFrom('accounts').select([...columns]).where('username', '=', username).executeTakeFirst();
-      const ok = await verifyPassword(password, row?.password_hash ?? await dummyHash);
-      return row?.password_hash && ok ? toAccount(row) : undefined;
-    },
     async setPassword(id: string, password: string): Promise<void> {
       const hash = await hashPassword(passwordSchema.parse(password));
       await db.updateTable('accounts').set({ password_hash: hash, updated_at: new Date() }).where('id', '=', id).execute();

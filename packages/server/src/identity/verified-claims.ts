@@ -368,12 +368,19 @@ export function consentedVerifiedClaims(grantClaims: readonly string[] | undefin
   return (grantClaims ?? []).filter((c) => c.startsWith(CONSENTED_PREFIX)).map((c) => c.slice(CONSENTED_PREFIX.length));
 }
 
-/** Every verified claim name a `claims` parameter asks for (ID token and UserInfo), once each. Malformed: none. */
-export function verifiedClaimNamesAskedFor(claimsParameter: unknown): string[] {
-  try {
-    const requests = verifiedClaimsRequestsIn(claimsParameter);
-    return [...new Set([requests.id_token, requests.userinfo].flatMap((r) => (r ? requestedVerifiedClaims(r).map((c) => c.claim) : [])))];
-  } catch {
-    return [];
+/**
+ * The verified claims a `claims` parameter asks for (ID token and UserInfo), once each, with the
+ * client's purpose where it gave one: for the consent screen and the consent check. Malformed: none
+ * (it was refused at the request already).
+ */
+export function verifiedClaimsAskedFor(claimsParameter: unknown): Array<{ claim: string; purpose?: string | undefined }> {
+  let requests;
+  try { requests = verifiedClaimsRequestsIn(claimsParameter); } catch { return []; }
+  const byName = new Map<string, { claim: string; purpose?: string | undefined }>();
+  for (const request of [requests.id_token, requests.userinfo]) {
+    for (const item of request ? requestedVerifiedClaims(request) : []) {
+      if (!byName.has(item.claim) || (item.purpose && !byName.get(item.claim)!.purpose)) byName.set(item.claim, { claim: item.claim, purpose: item.purpose });
+    }
   }
+  return [...byName.values()];
 }

@@ -14,7 +14,7 @@ import { createOidcAdapterFactory, createReplayStore, deleteGrantRecords } from 
 import type { Accounts } from '../identity/accounts.ts';
 import { accountClaims } from '../identity/claims.ts';
 import type { IdentityAssurance } from '../identity/identity-assurance.ts';
-import { consentedVerifiedClaims, releaseVerifiedClaims, verifiedClaimNamesAskedFor } from '../identity/verified-claims.ts';
+import { consentedVerifiedClaims, releaseVerifiedClaims, verifiedClaimsAskedFor } from '../identity/verified-claims.ts';
 import { assertClaimsRequest, identityAssuranceDiscovery } from './identity-assurance-claims.ts';
 import { ttlMemo } from '../shared/ttl-memo.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
@@ -310,7 +310,7 @@ function interactionPolicyWithStepUp() {
   policy.get('consent')!.checks.add(new interactionPolicy.Check(
     'verified_claims_not_consented', 'verified claims not yet allowed were requested',
     (ctx) => {
-      const asked = verifiedClaimNamesAskedFor(ctx.oidc.params?.claims);
+      const asked = verifiedClaimsAskedFor(ctx.oidc.params?.claims).map((c) => c.claim);
       if (asked.length === 0) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
       const allowed = new Set(consentedVerifiedClaims((ctx.oidc.grant as { openid?: { claims?: string[] } } | undefined)?.openid?.claims));
       return asked.every((c) => allowed.has(c)) ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { consentPage, type ConsentView } from './consent-page.ts';
 import { DecisionAlreadyRecordedError, type ConsentLedger, type ConsentScope } from '../consent/ledger.ts';
 import type { Catalogue } from '../consent/catalogue.ts';
-import { CONSENTED_PREFIX, consentedVerifiedClaims, requestedVerifiedClaims, verifiedClaimsRequestsIn } from '../identity/verified-claims.ts';
+import { CONSENTED_PREFIX, consentedVerifiedClaims, verifiedClaimsAskedFor } from '../identity/verified-claims.ts';
 
 const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|passkey|otp|confirm|abort|continue))?$/;
 
@@ -188,18 +188,6 @@ async function recordConsent(grant: InstanceType<Provider['Grant']>, details: De
   if (verifiedClaimNames.length) grant.addOIDCClaims(['verified_claims', ...verifiedClaimNames.map((c) => `${CONSENTED_PREFIX}${c}`)]);
   for (const [indicator, scopes] of Object.entries(d.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
   return grant.save();
-}
-
-/** The verified claims a request's `claims` parameter asks for (validated at PAR), once each, with purposes. */
-function verifiedClaimsAskedFor(claimsParameter: unknown): Array<{ claim: string; purpose?: string | undefined }> {
-  const requests = verifiedClaimsRequestsIn(claimsParameter);
-  const byName = new Map<string, { claim: string; purpose?: string | undefined }>();
-  for (const request of [requests.id_token, requests.userinfo]) {
-    for (const item of request ? requestedVerifiedClaims(request) : []) {
-      if (!byName.has(item.claim) || (item.purpose && !byName.get(item.claim)!.purpose)) byName.set(item.claim, { claim: item.claim, purpose: item.purpose });
-    }
-  }
-  return [...byName.values()];
 }
 
 function languageFor(ctx: Context, details: Details): Lang {
