@@ -8,13 +8,9 @@ import type { Http, HttpResponse } from '../load/http.ts';
 /** A Chrome-like User-Agent, so sign-in history and device descriptions look like a person's. */
 export const BROWSER_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
 
-export class UnexpectedPage extends Error {
-  override name = 'UnexpectedPage';
-}
-
-export function expectStatus(step: string, res: HttpResponse, status: number): void {
-  if (res.status !== status) throw new UnexpectedPage(`${step}: HTTP ${res.status} ${res.body.replace(/\s+/g, ' ').slice(0, 200)}`);
-}
+// The side-by-side benchmark's own checks, under the names the page helpers use.
+export { UnexpectedResponse as UnexpectedPage, expect as expectStatus } from '../load/scenarios.ts';
+import { UnexpectedResponse as UnexpectedPage } from '../load/scenarios.ts';
 
 export function locationOf(res: HttpResponse): string {
   const l = res.headers.location;

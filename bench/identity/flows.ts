@@ -10,11 +10,9 @@
  * - `tokenRequest`: one client_credentials grant (private_key_jwt + DPoP) whose latency is the
  *   HTTP round trip only (the client's signing is done before the clock starts).
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { REDIRECT_URI } from '../../packages/server/test/support/clients.ts';
 import { RESOURCE_SERVER } from '../targets/types.ts';
 import type { DpopProver } from '../load/client-auth.ts';
-import type { ScenarioContext, Steps } from '../load/scenarios.ts';
+import { par, type ScenarioContext, type Steps } from '../load/scenarios.ts';
 import { authenticatorFor, type RequestOptions } from '../../packages/server/test/support/soft-authenticator.ts';
 import { browse, CookieJar, csrfOf, expectStatus, locationOf, UnexpectedPage, webauthnOptionsOf } from './browser.ts';
 import type { PasskeyPerson, PasswordPerson } from './server-process.ts';
@@ -40,15 +38,7 @@ export function passkeyUser(p: PasskeyPerson): PasskeyUser {
 
 /** PAR → GET /auth → 303 to the sign-in page; returns the interaction and its cookies. */
 export async function prepareInteraction(ctx: ScenarioContext, dpop: DpopProver): Promise<Prepared> {
-  const verifier = randomBytes(32).toString('base64url');
-  const res = await ctx.http.post('/par', {
-    client_id: ctx.clientId, response_type: 'code', redirect_uri: REDIRECT_URI, scope: 'openid profile',
-    code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
-    state: randomBytes(16).toString('base64url'), nonce: randomBytes(16).toString('base64url'), ...(await ctx.assertion()),
-  }, { dpop: await dpop('POST', `${ctx.issuer}/par`) });
-  expectStatus('par', res, 201);
-  const { request_uri: requestUri } = JSON.parse(res.body) as { request_uri: string };
-  const authorize = `/auth?${new URLSearchParams({ client_id: ctx.clientId, request_uri: requestUri })}`;
+  const { authorizePath: authorize } = await par(ctx, dpop);
   const jar = new CookieJar();
   const tab = browse(ctx.http, ctx.issuer, jar);
   const auth = await tab.get(authorize);

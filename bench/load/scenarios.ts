@@ -17,11 +17,11 @@ export interface ScenarioContext {
 /** Step durations of one operation, in ms (a flow reports PAR, authorize and token separately). */
 export type Steps = Record<string, number>;
 
-class UnexpectedResponse extends Error {
+export class UnexpectedResponse extends Error {
   override name = 'UnexpectedResponse';
 }
-function expect(step: string, res: { status: number; body: string }, status: number): void {
-  if (res.status !== status) throw new UnexpectedResponse(`${step}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+export function expect(step: string, res: { status: number; body: string }, status: number): void {
+  if (res.status !== status) throw new UnexpectedResponse(`${step}: HTTP ${res.status} ${res.body.replace(/\s+/g, ' ').slice(0, 200)}`);
 }
 
 /** (a) One client_credentials grant: private_key_jwt assertion + DPoP proof, for the bench API's `read` scope. */
@@ -44,7 +44,8 @@ function pkce() {
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
 }
 
-async function par(ctx: ScenarioContext, dpop: DpopProver) {
+/** The client's pushed authorization request (PKCE, private_key_jwt, DPoP); the path to send the browser to. */
+export async function par(ctx: ScenarioContext, dpop: DpopProver) {
   const { verifier, challenge } = pkce();
   const state = randomBytes(16).toString('base64url');
   const res = await ctx.http.post('/par', {
