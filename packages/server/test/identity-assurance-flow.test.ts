@@ -105,8 +105,9 @@ describe('verified_claims (OpenID Connect for Identity Assurance)', () => {
     ['verified_claims without claims', { userinfo: { verified_claims: { verification: { trust_framework: null } } } }],
     ['verified_claims as a string', { userinfo: { verified_claims: 'all of them' } }],
     ['verified_claims as an array', { userinfo: { verified_claims: [REQUEST.userinfo.verified_claims] } }],
+    ['another claim request that is neither null nor an object (the library\'s own rule, kept)', { userinfo: { email: 'yes please' } }],
   ] as const) {
-    it(`${name} is refused at PAR with invalid_request`, async () => {
+    it(`${name}: refused at PAR with invalid_request`, async () => {
       const as = await discover(server, tc);
       await assert.rejects(pushAuthorizationRequest(as, tc, { claims: JSON.stringify(claims) }),
         (err: Error & { error?: string; cause?: { error?: string } }) => (err.error ?? err.cause?.error) === 'invalid_request');

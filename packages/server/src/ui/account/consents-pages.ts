@@ -45,10 +45,11 @@ ${alert(v.error)}
 <h2 id="grants-h">${t(lang, 'consents.active')}</h2>
 ${v.grants.length ? html`<ul class="grants" id="grants">${v.grants.map((g) => {
   const name = v.clientNames.get(g.clientId) ?? g.clientId;
-  const items = itemsOf(lang, v.catalogue, g.parts);
+  const parts = partsIn(lang, v.catalogue, g.parts);
+  const items = parts.filter((p) => p.value !== 'scope:offline_access').map((p) => p.label);
   return html`<li>
   <p><strong>${name}</strong>${g.ongoing ? html` <span class="badge">${t(lang, 'consents.ongoing')}</span>` : ''}</p>
-  ${partsIn(lang, v.catalogue, g.parts).length > 1 ? html`<ul class="parts">${partsIn(lang, v.catalogue, g.parts).map((part) => html`<li>${part.label}${part.value ? html`
+  ${parts.length > 1 ? html`<ul class="parts">${parts.map((part) => html`<li>${part.label}${part.value ? html`
     <form method="post" action="/account/consents/withdraw-part" class="inline">${csrfField(v.csrf)}<input type="hidden" name="id" value="${g.id}"><input type="hidden" name="part" value="${part.value}">
       <button class="link small" type="submit" aria-label="${t(lang, 'consents.withdraw-part-named', { part: part.label, client: name })}">${t(lang, 'consents.withdraw-part')}</button></form>` : ''}</li>`)}</ul>`
     : html`<p>${items.length ? items[0] : t(lang, 'consents.sign-in-only')}</p>`}
