@@ -14,7 +14,9 @@ import { createAuditLog } from '../audit/audit-log.ts';
 import { listMailbox } from '../mail/mailer.ts';
 import { USER_IDENTITY_HELP, USER_IDENTITY_SUBCOMMANDS, userIdentityCommand } from './user-identity-commands.ts';
 import { USER_RECOVERY_HELP, USER_RECOVERY_SUBCOMMANDS, userRecoveryCommand } from './user-recovery-commands.ts';
+import { USER_LINK_HELP, USER_LINK_SUBCOMMANDS, userLinkCommand } from './user-link-commands.ts';
 import { CONSENT_HELP, consentCommand } from './consent-commands.ts';
+import { NOTICE_HELP, noticeCommand } from './notice-commands.ts';
 
 const HELP = `sekisho <command>
 
@@ -24,10 +26,12 @@ const HELP = `sekisho <command>
   client list                   list registered clients
   client show <client_id>       print one client's metadata
   client remove <client_id>     remove a client and everything issued to it
+${NOTICE_HELP}
   user add --username <name> [--claims <json>]
                                 create an account; the password is read from standard input
 ${USER_IDENTITY_HELP}
 ${USER_RECOVERY_HELP}
+${USER_LINK_HELP}
 ${CONSENT_HELP}
   keys list                     list signing keys
   keys rotate                   new signing keys; old ones verify for keyRotationOverlapSeconds
@@ -66,7 +70,7 @@ export async function runCli(argv: string[], config: Config, logger: Logger): Pr
       } finally { await storage.close(); }
       return 0;
     }
-    case 'client': return clientCommand(sub, rest, config, logger);
+    case 'client': return sub === 'notice' || sub === 'notices' ? noticeCommand(sub, rest, config, logger) : clientCommand(sub, rest, config, logger);
     case 'user': return userCommand(sub, rest, config, logger);
     case 'keys': return keysCommand(sub, config, logger);
     case 'audit': return auditCommand(sub, rest, config, logger);
@@ -136,6 +140,7 @@ async function clientCommand(sub: string | undefined, args: string[], config: Co
 async function userCommand(sub: string | undefined, args: string[], config: Config, logger: Logger): Promise<number> {
   if (sub && USER_IDENTITY_SUBCOMMANDS.includes(sub)) return userIdentityCommand(sub, args, config, logger);
   if (sub && USER_RECOVERY_SUBCOMMANDS.includes(sub)) return userRecoveryCommand(sub, args, config, logger);
+  if (sub && USER_LINK_SUBCOMMANDS.includes(sub)) return userLinkCommand(sub, args, config, logger);
   if (sub !== 'add') { process.stderr.write('user add --username <name> [--claims <json>]\n'); return 64; }
   const username = flag(args, '--username');
   if (!username) { process.stderr.write('user add needs --username\n'); return 64; }

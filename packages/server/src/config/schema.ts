@@ -34,6 +34,33 @@ const smtp = z.object({
     .describe('Verify the SMTP server\'s TLS certificate. false is an escape hatch for test servers with self-signed certificates only; production mode refuses it.'),
 }).strict().refine((s) => s.password === undefined || s.user !== undefined, { message: 'needs mail.smtp.user', path: ['password'] });
 
+/** RFC 9396's common members: a configured type always allows them, so a field may not be named so. */
+const RAR_COMMON_MEMBERS = ['type', 'locations', 'actions', 'datatypes', 'identifier', 'privileges'];
+const authorizationDetailField = z.object({
+  kind: z.enum(['string', 'integer', 'strings']).describe('`string`, `integer` (a safe integer) or `strings` (an array of distinct strings).'),
+  enum: z.array(z.string().min(1).max(200)).min(1).max(100).optional().describe('The only values allowed (string and strings fields).'),
+  required: z.boolean().default(false).describe('The client must send it.'),
+  maxLength: z.number().int().min(1).max(2000).optional().describe('Longest string allowed (each string of a strings field); default 200.'),
+  label: bilingual.describe('What the consent screen calls it, ja and en.'),
+}).strict().refine((f) => f.kind !== 'integer' || (f.enum === undefined && f.maxLength === undefined), {
+  message: 'enum and maxLength are for string and strings fields', path: ['kind'],
+});
+const authorizationDetailType = z.object({
+  type: z.string().regex(/^[\x21-\x7e]{1,100}$/, 'printable ASCII without spaces, at most 100 characters')
+    .describe('The RFC 9396 `type` value clients send. Built-in types (account_information, domestic_transfer, fhir_record_access) cannot be redefined.'),
+  short: bilingual.describe('One line: what the person allows.'),
+  long: bilingual.describe('What it means in plain words.'),
+  sensitive: z.boolean().default(true).describe('Health, money, identity documents: the consent screen gives it its own choice.'),
+  oneTime: z.boolean().default(false).describe('A payment or other single action: the consent is for one use only.'),
+  fields: z.record(
+    z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,49}$/, 'a letter, then letters, digits and _ (at most 50)')
+      .refine((name) => !RAR_COMMON_MEMBERS.includes(name), 'type, locations, actions, datatypes, identifier and privileges are RFC 9396 common members, always allowed'),
+    authorizationDetailField,
+    // zod says only "Invalid key in record"; say what is wrong with the name.
+    { error: (issue) => (issue.code === 'invalid_key' ? issue.issues.map((i) => i.message).join('; ') : undefined) },
+  ).default({}).describe('The type\'s own members besides the common ones (locations, actions, datatypes, identifier, privileges), by name: `{ "kind": "string" | "integer" | "strings", "enum": [...], "required": false, "maxLength": 200, "label": { "ja": …, "en": … } }`. Any other member is refused.'),
+}).strict();
+
 export const configSchema = z.object({
   mode: z.enum(['development', 'production']).default('development')
     .describe('`production` refuses insecure settings (an http issuer, a missing keyEncryptionKey, no mail.smtp); `development` allows an http issuer on loopback and generates a key-encryption key.'),
@@ -118,7 +145,10 @@ export const configSchema = z.object({
       .describe('The data controller named in consent receipts (ISO/IEC TS 27560 `piiController`): the organisation running this server.'),
     contact: z.string().max(200).optional().describe('How a person reaches the controller about their consents (an address or URL), printed in receipts.'),
     jurisdiction: z.string().min(2).max(10).default('JP').describe('The jurisdiction named in consent receipts.'),
-  }).strict().default({ retentionDays: 1096, controller: 'Sekisho', jurisdiction: 'JP' }).describe('The consent ledger and its receipts.'),
+    authorizationDetailTypes: z.array(authorizationDetailType).max(50)
+      .refine((types) => new Set(types.map((t) => t.type)).size === types.length, 'each type once').default([])
+      .describe('A deployment\'s own Rich Authorization Request (RFC 9396) types, besides the built-in account_information, domestic_transfer and fhir_record_access: validated strictly (unknown members refused) and shown on the consent screen as a list of label: value.'),
+  }).strict().default({ retentionDays: 1096, controller: 'Sekisho', jurisdiction: 'JP', authorizationDetailTypes: [] }).describe('The consent ledger and its receipts.'),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Minimum level written to the JSON log.'),
   purgeIntervalSeconds: z.number().int().min(5).default(300).describe('How often expired protocol records are deleted.'),
   maxBodyBytes: z.number().int().min(1024).max(1024 * 1024).default(64 * 1024).describe('Largest request body accepted.'),
@@ -127,3 +157,6 @@ export const configSchema = z.object({
 export type Config = z.infer<typeof configSchema>;
 export type ResourceServerConfig = z.infer<typeof resourceServer>;
 export type SmtpConfig = z.infer<typeof smtp>;
+/** A deployment's own authorization_details type as configured (defaults not yet applied). */
+export const authorizationDetailTypeConfigSchema = authorizationDetailType;
+export type AuthorizationDetailTypeConfig = z.input<typeof authorizationDetailType>;
