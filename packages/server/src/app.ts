@@ -25,8 +25,14 @@ import { createAccountDeletion } from './identity/account-deletion.ts';
 import { createIdentityAssurance } from './identity/identity-assurance.ts';
 import { createConsentLedger } from './consent/ledger.ts';
 import { createReceipts } from './consent/receipts.ts';
-import { createGrants } from './consent/grants.ts';
+import { createGrants, type Grants } from './consent/grants.ts';
+import type { ConsentLedger } from './consent/ledger.ts';
 import { createCatalogue } from './consent/catalogue.ts';
+import { createGrantTerms } from './consent/grant-terms.ts';
+import { createConsentNotices } from './consent/notices.ts';
+import { createAuthorizationDetailTypes } from './consent/authorization-details/registry.ts';
+import { createLinkedResources } from './identity/linked-resources.ts';
+import { noticeRoutes } from './ui/notice-routes.ts';
 import { createAuditLog, type AuditLog } from './audit/audit-log.ts';
 import { createBrowserSessions, createProvider } from './protocol/provider.ts';
 import { createCsrf } from './http/csrf.ts';
@@ -71,8 +77,15 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
     configurePasswordHashing({ concurrency: config.identity.passwordHashConcurrency, queue: config.identity.passwordHashQueue });
     const accounts = createAccounts(storage.db);
     const identityAssurance = createIdentityAssurance(storage.db);
+    const terms = createGrantTerms(storage.db);
+    const notices = createConsentNotices(storage.db, { cacheSeconds: config.clientCacheSeconds });
+    const detailTypes = createAuthorizationDetailTypes(config.consent.authorizationDetailTypes);
+    const ledger = createConsentLedger(storage.db, { retentionDays: config.consent.retentionDays });
+    const grants = createGrants(storage.db);
     const provider = createProvider({
       config, db: storage.db, accounts, identityAssurance, audit, logger,
+      consent: { terms, detailTypes, noticeVersion: (clientId) => notices.currentVersion(clientId) },
+      grantManagement: grantManagementService(grants, ledger, audit),
       jwks: { keys: privateJwks as never },
       cookieKeys: [cookieKey],
       dpopNonceSecret,
@@ -98,9 +111,13 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
     const { signup, recovery, deletion, passwords } = config.identity;
     const catalogue = createCatalogue(config.resourceServers);
     if (catalogue.unlabelled.length) logger.warn('API scopes without labels: the consent screen shows their names (resourceServers[].scopeLabels)', { scopes: catalogue.unlabelled });
-    const ledger = createConsentLedger(storage.db, { retentionDays: config.consent.retentionDays });
     const receipts = createReceipts(privateJwks, { issuer: config.issuer, ...config.consent });
-    provider.use(interactionRoutes({ provider, accounts, audit, csrf, passkeys, signIn, sessions, browserSessions, ledger, catalogue, signupEnabled: signup, recoveryEnabled: recovery }));
+    provider.use(interactionRoutes({
+      provider, db: storage.db, accounts, audit, csrf, passkeys, signIn, sessions, browserSessions, ledger, catalogue, notices, terms, detailTypes,
+      linked: createLinkedResources(storage.db), operator: config.consent.controller, maxGrantDays: Math.max(1, Math.floor(config.ttl.grant / 86_400)),
+      signupEnabled: signup, recoveryEnabled: recovery,
+    }));
+    provider.use(noticeRoutes({ notices, operator: config.consent.controller, catalogue }));
     const emailCodes = createEmailCodes(storage.db);
     provider.use(signupRoutes({
       provider, accounts, emailCodes, passkeys, signIn, sessions, browserSessions, mailer, audit, csrf, logger, enabled: signup,
@@ -108,7 +125,7 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
     provider.use(recoveryRoutes({ accounts, emailCodes, passkeys, totp, signIn, sessions, browserSessions, mailer, audit, csrf, logger, enabled: recovery }));
     const accountDeletion = createAccountDeletion(storage.db);
     provider.use(accountRoutes({
-      accounts, passkeys, totp, recoveryCodes, sessions, history, signIn, browserSessions, emailCodes, identityAssurance, ledger, receipts, grants: createGrants(storage.db), catalogue, mailer, audit, csrf, logger,
+      accounts, passkeys, totp, recoveryCodes, sessions, history, signIn, browserSessions, emailCodes, identityAssurance, ledger, receipts, grants, catalogue, mailer, audit, csrf, logger,
       deleteAccount: (accountId, reason) => accountDeletion.deleteAccount(accountId, reason),
       clientName: async (clientId) => {
         const client = await provider.Client.find(clientId).catch(() => undefined);
@@ -140,4 +157,28 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
     await storage.close().catch(() => {});
     throw err;
   }
+}
+
+/**
+ * What the Grant Management API reads and revokes. A client's revocation is a decision about the
+ * person's data too: the ledger records it like the person's own.
+ */
+function grantManagementService(grants: Grants, ledger: ConsentLedger, audit: AuditLog) {
+  return {
+    async read(grantId: string) {
+      const view = await grants.managementView(grantId);
+      return view && { clientId: view.clientId, body: view.body };
+    },
+    async revoke(grantId: string, clientId: string) {
+      const revoked = await grants.revokeForClient(clientId, grantId);
+      if (!revoked) return false;
+      await ledger.append({
+        subject: revoked.accountId, clientId, grantId, action: 'revoke', decision: 'revoked', channel: 'api',
+        requested: revoked.parts, granted: { scopes: [], claims: [], resources: {}, authorizationDetails: [] },
+        context: { via: 'grant_management_endpoint' },
+      });
+      audit.recordInBackground({ type: 'grant.revoked', outcome: 'success', clientId, subject: revoked.accountId, details: { grantId, by: 'client' } });
+      return true;
+    },
+  };
 }

@@ -11,6 +11,7 @@ import { registerTestClient, type TestClient } from './support/clients.ts';
 import { discover, pushAuthorizationRequest, runCodeFlow, withNonceRetry } from './support/flow.ts';
 import * as oauth from 'oauth4webapi';
 import { sql } from 'kysely';
+import { consentForm } from './support/consent-form.ts';
 import { createUserAgent, type UserAgent } from './support/user-agent.ts';
 import { createTestUser, type TestUser } from './support/users.ts';
 import { createConsentLedger } from '../src/consent/ledger.ts';
@@ -46,7 +47,7 @@ async function consentScreen(user: TestUser) {
   const consent = await ua.follow(new URL(login.headers.get('location')!, server.issuer).toString());
   // The consent step is an interaction of its own.
   const uid = /\/interaction\/([^/?"]+)/.exec(consent.page!.url)![1]!;
-  return { ua, uid, form: { csrf: csrfOf(consent.page!.body) } };
+  return { ua, uid, form: consentForm(consent.page!.body) };
 }
 
 describe('the consent ledger through the consent page', () => {

@@ -29,6 +29,13 @@ export const BUILT_IN_SCOPES: Record<string, CatalogueEntry> = {
   offline_access: entry('Keep access when you are not present', 'ご利用中でないときのアクセス継続',
     'The service may keep using what you allow here after you leave it, until you withdraw it or it expires.',
     'サービスを離れた後も、お客さまが取り消すか期限が来るまで、ここで許可した内容を利用し続けます。'),
+  // Grant Management (draft): a client's own access to the consents it was given.
+  grant_management_query: entry('See the consents you gave this service', 'このサービスへの同意内容の参照',
+    'The service may look up what you allowed it (the consent it holds), not your data itself.',
+    'サービスは、お客さまが許可した内容（保持している同意）を確認できます。お客さまのデータそのものではありません。'),
+  grant_management_revoke: entry('End the consents you gave this service', 'このサービスへの同意の終了',
+    'The service may end a consent you gave it, for example when you close your account with it.',
+    'サービスは、お客さまが与えた同意を終了できます（例：そのサービスを退会したとき）。'),
 };
 
 /** The claims a client may ask for one by one (the claims parameter). */

@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../storage/schema.ts';
-import { deleteGrantRecords } from '../storage/oidc-adapter.ts';
+import { deleteGrantRecords, deleteGrantTokens } from '../storage/oidc-adapter.ts';
 import type { ConsentScope } from './ledger.ts';
+import { canonicalJson } from './canonical-json.ts';
+import { createGrantTerms, type GrantDuration, type GrantStatus } from './grant-terms.ts';
 
 /** A grant as the person sees it: which service, what, since when, until when, last used. */
 export interface GrantSummary {
@@ -12,11 +15,16 @@ export interface GrantSummary {
   expiresAt: Date | null;
   /** When the service last obtained a token under this grant. */
   lastUsedAt: Date | null;
-  /** The grant outlives its tokens: the service may come back for more (offline_access). */
+  /** Ongoing access (until expiry or withdrawal), as opposed to one use. */
   ongoing: boolean;
+  duration: GrantDuration;
+  status: GrantStatus;
+  endedAt: Date | null;
+  /** Who ended it: 'subject' (the person), 'client' (Grant Management API), 'admin', 'reuse'. */
+  endedBy: string | null;
 }
 
-interface GrantPayload {
+export interface GrantPayload {
   accountId?: string;
   clientId?: string;
   iat?: number;
@@ -25,7 +33,8 @@ interface GrantPayload {
   rar?: Array<Record<string, unknown>>;
 }
 
-function partsOf(p: GrantPayload): ConsentScope {
+/** What an oidc-provider Grant holds, in the ledger's terms. */
+export function partsOf(p: GrantPayload): ConsentScope {
   return {
     scopes: (p.openid?.scope ?? '').split(' ').filter(Boolean),
     claims: (p.openid?.claims ?? []).filter((c) => !['sub', 'sid', 'auth_time', 'acr', 'amr', 'iss'].includes(c)),
@@ -40,6 +49,7 @@ function partsOf(p: GrantPayload): ConsentScope {
  * access tokens are not stored and stay valid until they expire (keep their lifetime short).
  */
 export function createGrants(db: Kysely<Database>) {
+  const terms = createGrantTerms(db);
   const active = (accountId: string) => db.selectFrom('oidc_models').where('model', '=', 'Grant')
     .where(sql<string>`payload->>'accountId'`, '=', accountId)
     .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', new Date())]));
@@ -48,19 +58,81 @@ export function createGrants(db: Kysely<Database>) {
     async listActive(accountId: string): Promise<GrantSummary[]> {
       const rows = await active(accountId).select(['id', 'payload', 'expires_at']).execute();
       if (rows.length === 0) return [];
-      const used = await db.selectFrom('oidc_models')
-        .select(['grant_id', sql<string>`max((payload->>'iat')::bigint)`.as('last')])
-        .where('grant_id', 'in', rows.map((r) => r.id)).where('model', 'in', ['AccessToken', 'RefreshToken', 'AuthorizationCode'])
-        .groupBy('grant_id').execute();
+      const [used, recorded] = await Promise.all([
+        db.selectFrom('oidc_models')
+          .select(['grant_id', sql<string>`max((payload->>'iat')::bigint)`.as('last')])
+          .where('grant_id', 'in', rows.map((r) => r.id)).where('model', 'in', ['AccessToken', 'RefreshToken', 'AuthorizationCode'])
+          .groupBy('grant_id').execute(),
+        db.selectFrom('consent_grants').select(['id', 'duration', 'status']).where('id', 'in', rows.map((r) => r.id)).execute(),
+      ]);
       const lastUsed = new Map(used.map((u) => [u.grant_id!, u.last ? new Date(Number(u.last) * 1000) : null]));
+      const termsOf = new Map(recorded.map((t) => [t.id, t]));
       return rows.map((r) => {
         const p = r.payload as GrantPayload;
         const parts = partsOf(p);
+        const t = termsOf.get(r.id);
+        // Grants from before consent_grants existed count as ongoing when they hold offline_access.
+        const duration: GrantDuration = t?.duration ?? (parts.scopes.includes('offline_access') ? 'ongoing' : 'once');
         return {
           id: r.id, clientId: String(p.clientId), parts, createdAt: p.iat ? new Date(p.iat * 1000) : null, expiresAt: r.expires_at,
-          lastUsedAt: lastUsed.get(r.id) ?? null, ongoing: parts.scopes.includes('offline_access'),
-        };
+          lastUsedAt: lastUsed.get(r.id) ?? null, ongoing: duration === 'ongoing', duration, status: t?.status === 'used' ? 'used' : 'active',
+          endedAt: null, endedBy: null,
+        } satisfies GrantSummary;
       }).sort((a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0));
+    },
+
+    /** Grants that ended (withdrawn, used up, expired): kept visible for the retention period. */
+    async listEnded(accountId: string, limit = 200): Promise<GrantSummary[]> {
+      const live = new Set((await active(accountId).select('id').execute()).map((r) => r.id));
+      return (await terms.forAccount(accountId, limit + live.size))
+        .filter((t) => !live.has(t.id) || t.status === 'expired')
+        .filter((t) => t.status !== 'active')
+        .slice(0, limit)
+        .map((t) => ({
+          id: t.id, clientId: t.clientId, parts: t.parts, createdAt: t.createdAt, expiresAt: t.expiresAt, lastUsedAt: t.usedAt,
+          ongoing: t.duration === 'ongoing', duration: t.duration, status: t.status, endedAt: t.endedAt ?? t.expiresAt, endedBy: t.endedBy,
+        }));
+    },
+
+    /**
+     * The grant as the Grant Management API shows it to its client (draft § "Query"): undefined
+     * when it no longer exists (withdrawn, expired).
+     */
+    async managementView(grantId: string): Promise<{ clientId: string; accountId: string; body: Record<string, unknown> } | undefined> {
+      const row = await db.selectFrom('oidc_models').select(['payload', 'expires_at']).where('model', '=', 'Grant').where('id', '=', grantId)
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', new Date())])).executeTakeFirst();
+      if (!row) return undefined;
+      const p = row.payload as GrantPayload;
+      const t = await terms.find(grantId);
+      const epoch = (d: Date | null | undefined) => (d ? Math.floor(d.getTime() / 1000) : undefined);
+      const scopes: Array<{ scope: string; resource?: string[] }> = [];
+      if (p.openid?.scope) scopes.push({ scope: p.openid.scope });
+      for (const [resource, scope] of Object.entries(p.resources ?? {})) if (scope) scopes.push({ scope: String(scope), resource: [resource] });
+      const body: Record<string, unknown> = {
+        scopes,
+        ...(p.openid?.claims?.length ? { claims: p.openid.claims } : {}),
+        ...(p.rar?.length ? { authorization_details: p.rar } : {}),
+        created_at: p.iat ?? epoch(t?.createdAt),
+        last_updated_at: epoch(t?.updatedAt) ?? p.iat,
+        ...(row.expires_at ? { expires_at: epoch(row.expires_at) } : {}),
+      };
+      return { clientId: String(p.clientId), accountId: String(p.accountId), body };
+    },
+
+    /**
+     * Revokes a grant for the client it was given to (Grant Management API `DELETE`): the grant and
+     * everything issued under it end at once. Undefined when it is not that client's or is gone.
+     */
+    async revokeForClient(clientId: string, grantId: string): Promise<(GrantSummary & { accountId: string }) | undefined> {
+      if (!grantId || grantId.length > 100) return undefined;
+      const row = await db.deleteFrom('oidc_models').where('model', '=', 'Grant').where('id', '=', grantId)
+        .where(sql<string>`payload->>'clientId'`, '=', clientId)
+        .returning(['id', 'payload', 'expires_at']).executeTakeFirst();
+      if (!row) return undefined;
+      await deleteGrantRecords(db, grantId);
+      await terms.end(grantId, 'client', 'revoked by the client (Grant Management API)');
+      const p = row.payload as GrantPayload;
+      return { ...summaryOf(row.id, p, row.expires_at), accountId: String(p.accountId), endedBy: 'client' };
     },
 
     /**
@@ -73,13 +145,15 @@ export function createGrants(db: Kysely<Database>) {
       const grant = await active(accountId).select(['payload']).where('id', '=', grantId).executeTakeFirst();
       if (!grant) return 'not-found';
       const before = partsOf(grant.payload as GrantPayload);
+      if (part.kind === 'detail') return withdrawDetail(accountId, grantId, grant.payload as GrantPayload, part.hash);
       const has = part.kind === 'scope' ? before.scopes.includes(part.scope)
         : part.kind === 'claim' ? before.claims.includes(part.claim)
           : (before.resources[part.resource] ?? []).includes(part.scope);
       if (!has) return 'not-found';
       const left = before.scopes.filter((x) => x !== 'openid' && !(part.kind === 'scope' && x === part.scope)).length
         + before.claims.filter((x) => !(part.kind === 'claim' && x === part.claim)).length
-        + Object.entries(before.resources).reduce((n, [r, list]) => n + list.filter((x) => !(part.kind === 'resource' && r === part.resource && x === part.scope)).length, 0);
+        + Object.entries(before.resources).reduce((n, [r, list]) => n + list.filter((x) => !(part.kind === 'resource' && r === part.resource && x === part.scope)).length, 0)
+        + before.authorizationDetails.length;
       if (left === 0) return 'last';
       // The path as an array of parameters: a resource indicator may hold any character.
       const removeWord = (path: [string, string], word: string) => sql`jsonb_set(payload, ARRAY[${path[0]}::text, ${path[1]}::text],
@@ -92,12 +166,14 @@ export function createGrants(db: Kysely<Database>) {
         .returning('payload').executeTakeFirst();
       if (!row) return 'not-found';
       // Tokens carry the scopes they were issued with: none may outlive the part withdrawn.
-      await db.deleteFrom('oidc_models').where('grant_id', '=', grantId).where('model', '!=', 'Grant').execute();
+      await deleteGrantTokens(db, grantId);
       const payload = row.payload as GrantPayload;
       const empty: ConsentScope = { scopes: [], claims: [], resources: {}, authorizationDetails: [] };
       const removed: ConsentScope = part.kind === 'scope' ? { ...empty, scopes: [part.scope] }
         : part.kind === 'claim' ? { ...empty, claims: [part.claim] } : { ...empty, resources: { [part.resource]: [part.scope] } };
-      return { clientId: String(payload.clientId), removed, remaining: partsOf(payload) };
+      const remaining = partsOf(payload);
+      await terms.updateParts(grantId, remaining);
+      return { clientId: String(payload.clientId), removed, remaining };
     },
 
     /**
@@ -112,20 +188,57 @@ export function createGrants(db: Kysely<Database>) {
         .returning(['id', 'payload', 'expires_at']).executeTakeFirst();
       if (!row) return undefined;
       await deleteGrantRecords(db, grantId);
-      const p = row.payload as GrantPayload;
-      return { id: row.id, clientId: String(p.clientId), parts: partsOf(p), createdAt: p.iat ? new Date(p.iat * 1000) : null, expiresAt: row.expires_at, lastUsedAt: null, ongoing: false };
+      await terms.end(grantId, 'subject', 'withdrawn by the person');
+      return summaryOf(row.id, row.payload as GrantPayload, row.expires_at);
     },
   };
+
+  /**
+   * Withdraws one authorization detail, found by the hash of its content; compare-and-set on the
+   * details as they were read, so a concurrent change is never overwritten.
+   */
+  async function withdrawDetail(accountId: string, grantId: string, payload: GrantPayload, hash: string) {
+    const rar = payload.rar ?? [];
+    const index = rar.findIndex((d) => detailHash(d) === hash);
+    if (index < 0) return 'not-found' as const;
+    const before = partsOf(payload);
+    const left = before.scopes.filter((x) => x !== 'openid').length + before.claims.length
+      + Object.values(before.resources).reduce((n, list) => n + list.length, 0) + rar.length - 1;
+    if (left === 0) return 'last' as const;
+    const kept = rar.filter((_, i) => i !== index);
+    const row = await db.updateTable('oidc_models').set({ payload: sql`jsonb_set(payload, '{rar}', ${JSON.stringify(kept)}::jsonb)` as never })
+      .where('model', '=', 'Grant').where('id', '=', grantId).where(sql<string>`payload->>'accountId'`, '=', accountId)
+      .where(sql<boolean>`payload->'rar' = ${JSON.stringify(rar)}::jsonb`)
+      .returning('payload').executeTakeFirst();
+    if (!row) return 'not-found' as const;
+    await deleteGrantTokens(db, grantId);
+    const remaining = partsOf(row.payload as GrantPayload);
+    await terms.updateParts(grantId, remaining);
+    return { clientId: String(payload.clientId), removed: { scopes: [], claims: [], resources: {}, authorizationDetails: [rar[index]!] }, remaining };
+  }
+}
+
+function summaryOf(id: string, p: GrantPayload, expiresAt: Date | null): GrantSummary {
+  return {
+    id, clientId: String(p.clientId), parts: partsOf(p), createdAt: p.iat ? new Date(p.iat * 1000) : null, expiresAt, lastUsedAt: null,
+    ongoing: false, duration: 'ongoing', status: 'revoked', endedAt: new Date(), endedBy: 'subject',
+  };
+}
+
+/** A stable id for one authorization detail in a grant: the hash of its canonical JSON. */
+export function detailHash(detail: Record<string, unknown>): string {
+  return createHash('sha256').update(canonicalJson(detail)).digest('base64url');
 }
 export type Grants = ReturnType<typeof createGrants>;
 
 /** One part of a grant the person can withdraw on its own. */
-export type GrantPart = { kind: 'scope'; scope: string } | { kind: 'claim'; claim: string } | { kind: 'resource'; resource: string; scope: string };
+export type GrantPart = { kind: 'scope'; scope: string } | { kind: 'claim'; claim: string } | { kind: 'resource'; resource: string; scope: string } | { kind: 'detail'; hash: string };
 
-/** Reads a part from the consents page's form value: `scope:profile`, `claim:email`, `resource:<uri> <scope>`. */
+/** Reads a part from the consents page's form value: `scope:profile`, `claim:email`, `resource:<uri> <scope>`, `detail:<hash>`. */
 export function parseGrantPart(value: string | undefined): GrantPart | undefined {
-  const m = /^(scope|claim|resource):(.{1,500})$/.exec(value ?? '');
+  const m = /^(scope|claim|resource|detail):(.{1,500})$/.exec(value ?? '');
   if (!m) return undefined;
+  if (m[1] === 'detail') return /^[A-Za-z0-9_-]{43}$/.test(m[2]!) ? { kind: 'detail', hash: m[2]! } : undefined;
   if (m[1] === 'scope') return /^[\x21-\x7e]{1,100}$/.test(m[2]!) && m[2] !== 'openid' ? { kind: 'scope', scope: m[2]! } : undefined;
   if (m[1] === 'claim') return /^[\x21-\x7e]{1,100}$/.test(m[2]!) ? { kind: 'claim', claim: m[2]! } : undefined;
   const [resource, scope] = m[2]!.split(' ');

@@ -15,6 +15,25 @@ export class FormBodyError extends Error {
  * duplicate fields refused (never merged), only the named fields kept.
  */
 export async function readForm<K extends string>(ctx: Context, fields: readonly K[], limit = 16 * 1024): Promise<Partial<Record<K, string>>> {
+  return singleFields(await readFormParams(ctx, limit), fields);
+}
+
+/** The named fields of a parsed form, each at most once (a repeated field is refused, never merged). */
+export function singleFields<K extends string>(params: URLSearchParams, fields: readonly K[]): Partial<Record<K, string>> {
+  const out: Partial<Record<K, string>> = {};
+  for (const field of fields) {
+    const values = params.getAll(field);
+    if (values.length > 1) throw new FormBodyError(400, `field ${field} given more than once`);
+    if (values.length === 1) out[field] = values[0]!;
+  }
+  return out;
+}
+
+/**
+ * The whole form, for pages with repeated fields (tick boxes); size-limited like readForm. The
+ * caller reads only what it offered.
+ */
+export async function readFormParams(ctx: Context, limit = 16 * 1024): Promise<URLSearchParams> {
   if (!ctx.is('application/x-www-form-urlencoded')) throw new FormBodyError(415, 'expected a form submission');
   // An oversized body is refused without reading it; the connection is closed after the answer
   // so the unread rest can never be parsed as the next request on a keep-alive connection.
@@ -30,12 +49,5 @@ export async function readForm<K extends string>(ctx: Context, fields: readonly 
     if (size > limit) throw tooLarge();
     chunks.push(chunk);
   }
-  const params = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
-  const out: Partial<Record<K, string>> = {};
-  for (const field of fields) {
-    const values = params.getAll(field);
-    if (values.length > 1) throw new FormBodyError(400, `field ${field} given more than once`);
-    if (values.length === 1) out[field] = values[0]!;
-  }
-  return out;
+  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }

@@ -23,6 +23,7 @@ import { accountKey } from './throttle-policy.ts';
 /** Tables that reference accounts with ON DELETE CASCADE: personal data erased with the account. */
 export const ERASED_WITH_ACCOUNT: readonly string[] = [
   'passkeys', 'totp_credentials', 'recovery_codes', 'login_history', 'session_details', 'identity_verifications',
+  'linked_resources', 'consent_grants',
 ];
 
 export type DeletionReason = 'self' | 'admin';

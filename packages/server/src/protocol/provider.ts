@@ -10,7 +10,7 @@ import type { Kysely } from 'kysely';
 import { decodeJwt } from 'jose';
 import type { Config } from '../config/schema.ts';
 import type { Database } from '../storage/schema.ts';
-import { createOidcAdapterFactory, createReplayStore, deleteGrantRecords } from '../storage/oidc-adapter.ts';
+import { createOidcAdapterFactory, createReplayStore, deleteGrantRecords, expireGrantAt } from '../storage/oidc-adapter.ts';
 import type { Accounts } from '../identity/accounts.ts';
 import { accountClaims } from '../identity/claims.ts';
 import type { IdentityAssurance } from '../identity/identity-assurance.ts';
@@ -26,6 +26,10 @@ import { ACR_VALUES, SCOPE_CLAIMS } from './claims-catalogue.ts';
 import { levelOf, requiredLevel } from '../identity/assurance.ts';
 import { auditProviderEvents } from './provider-events.ts';
 import { renderProtocolError } from '../ui/error-page.ts';
+import type { GrantTermsStore } from '../consent/grant-terms.ts';
+import { GrantManagementRequestError, grantManagementDiscovery, readGrantManagementRequest } from './grant-management.ts';
+import { grantManagementRoutes, GRANT_MANAGEMENT_SCOPES, type GrantManagementDeps } from './grant-management-routes.ts';
+import ServerChallenge from 'oidc-provider/lib/helpers/challenge.js';
 import { logoutSource, postLogoutSuccessSource } from '../ui/logout-pages.ts';
 
 /** oidc-provider's session cookie; Sekisho's pages read and start the same session. */
@@ -43,6 +47,24 @@ export const ROUTES = {
   backchannel_authentication: '/backchannel',
 } as const;
 
+/** Grant Management API (draft): `GET`/`DELETE` on `${GRANT_MANAGEMENT_PATH}/<grant_id>`. */
+export const GRANT_MANAGEMENT_PATH = '/grants';
+
+/** What the provider needs to know of an authorization details type (RFC 9396); consent/authorization-details defines them. */
+export interface DetailTypeRules {
+  validate(detail: unknown): { ok: true; detail: Record<string, unknown> } | { ok: false; message: string };
+  /** A payment: consent for one use only. */
+  oneTime: boolean;
+}
+
+/** Consent state the provider consults on every authorization and token request. */
+export interface ConsentHooks {
+  terms: GrantTermsStore;
+  detailTypes: { get(type: string): DetailTypeRules | undefined; all(): Array<DetailTypeRules & { type: string }> };
+  /** The client's current consent notice version, if it has published one (memoised by the caller). */
+  noticeVersion(clientId: string): Promise<number | undefined>;
+}
+
 export interface ProviderDeps {
   config: Config;
   db: Kysely<Database>;
@@ -53,6 +75,9 @@ export interface ProviderDeps {
   jwks: JWKS;
   cookieKeys: string[];
   dpopNonceSecret: Buffer;
+  consent: ConsentHooks;
+  /** What the Grant Management API reads and revokes (consent/grants.ts, with the ledger record of a revocation). */
+  grantManagement: GrantManagementDeps['grants'];
 }
 
 /** What the FAPI 2.0 configuration needs; storage-free so a bare provider can be built from it (bench/). */
@@ -214,7 +239,9 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
   }, { clientCacheSeconds: config.clientCacheSeconds });
 
-  const provider = new Provider(config.issuer, buildFapiConfiguration({
+  // A grant's duration never changes (merge and replace keep it; one-time grants take neither).
+  const durationOf: DurationOf = ttlMemo(async (grantId: string) => (await deps.consent.terms.find(grantId))?.duration, 5 * 60_000);
+  const provider = new Provider(config.issuer, withConsent(deps, durationOf, buildFapiConfiguration({
     config,
     jwks: deps.jwks,
     cookieKeys: deps.cookieKeys,
@@ -240,11 +267,12 @@ export function createProvider(deps: ProviderDeps): Provider {
         },
       };
     },
-  }));
+  })));
   provider.proxy = config.trustProxy;
 
   // N3/C3/DP1: jti replay refused atomically, even between instances racing on one database.
   const replayStore = createReplayStore(db);
+  provider.use(grantManagementEndpoint(provider, deps, replayStore));
   const replay = provider.ReplayDetection as unknown as { unique(iss: string, jti: string, exp: number): Promise<boolean> };
   replay.unique = async (iss, jti, exp) => {
     const id = createHash('sha256').update(`${iss}${jti}`).digest('base64url');
@@ -255,8 +283,178 @@ export function createProvider(deps: ProviderDeps): Provider {
   };
 
   applyFapiCorrections(provider);
+  completeTokenResponses(provider, deps, durationOf);
   auditProviderEvents(provider, audit, logger);
   return provider;
+}
+
+/**
+ * The Grant Management API (`GET`/`DELETE /grants/<id>`): a protected resource of this server,
+ * reached with the client's own sender-constrained token, audience-less (no resource indicator),
+ * holding grant_management_query or grant_management_revoke. DPoP nonces are the token
+ * endpoint's, so one nonce serves a client at both.
+ */
+function grantManagementEndpoint(provider: Provider, deps: ProviderDeps, replayStore: ReturnType<typeof createReplayStore>) {
+  const { config } = deps;
+  const certificates = createCertificateSource(config.mtls);
+  const nonces = new ServerChallenge(deps.dpopNonceSecret, 'DPoP');
+  type StoredToken = { clientId: string; scope?: string; jkt?: string; 'x5t#S256'?: string; exp?: number; aud?: unknown; grantId?: string; isExpired?: boolean };
+  const routeDeps: GrantManagementDeps = {
+    issuer: config.issuer,
+    ...(config.mtls.enabled && config.mtls.endpointAliasBase ? { mtlsBase: config.mtls.endpointAliasBase } : {}),
+    async findAccessToken(value) {
+      const token = ((await provider.AccessToken.find(value)) ?? (await provider.ClientCredentials.find(value))) as unknown as StoredToken | undefined;
+      // A token for an API (a resource indicator) is not for this endpoint.
+      if (!token || token.isExpired || token.aud !== undefined || !token.exp) return undefined;
+      if (token.grantId && !(await provider.Grant.find(token.grantId))) return undefined;
+      return {
+        clientId: token.clientId, scopes: new Set(String(token.scope ?? '').split(' ').filter(Boolean)), expiresAt: token.exp,
+        ...(token.jkt ? { jkt: token.jkt } : {}), ...(token['x5t#S256'] ? { x5tS256: token['x5t#S256'] } : {}),
+      };
+    },
+    certificateThumbprint(ctx) {
+      const cert = certificates.certificate(ctx);
+      return cert ? createHash('sha256').update(cert.raw).digest('base64url') : undefined;
+    },
+    dpop: {
+      unique: (jti, exp) => replayStore.insertIfNew(createHash('sha256').update(`dpop-grant-management:${jti}`).digest('base64url'), exp),
+      nonces: { required: () => config.dpop.requireNonce, check: (n) => nonces.checkChallenge(n), next: () => nonces.nextChallenge() },
+    },
+    grants: deps.grantManagement,
+    logger: deps.logger,
+  };
+  return grantManagementRoutes(routeDeps);
+}
+
+/**
+ * Consent and grants on top of the FAPI configuration: which grant a request works on (Grant
+ * Management), Sekisho's Rich Authorization Request types, one-time grants that issue no refresh
+ * token, and consent asked again when a client publishes a new notice.
+ */
+function withConsent(deps: ProviderDeps, durationOf: DurationOf, configuration: Configuration): Configuration {
+  const { consent, config } = deps;
+  const issueRefreshToken = configuration.issueRefreshToken!;
+  addConsentChecks(configuration.interactions!.policy! as unknown as ReturnType<typeof interactionPolicy.base>, consent);
+
+  return {
+    ...configuration,
+    scopes: [...configuration.scopes!, ...Object.values(GRANT_MANAGEMENT_SCOPES)],
+    extraParams: {
+      grant_id: null,
+      // Both parameters are checked together here, at PAR and again at the authorization endpoint.
+      async grant_management_action(ctx, _value, client) {
+        const request = gmRequest(ctx.oidc.params ?? {});
+        if (request.action === 'merge' || request.action === 'replace') {
+          await managedGrant(ctx, request.grantId, client.clientId, ctx.oidc.session?.accountId);
+        }
+      },
+    },
+    async loadExistingGrant(ctx) {
+      const { Grant } = ctx.oidc.provider;
+      const decided = (ctx.oidc.result as { consent?: { grantId?: string } } | undefined)?.consent?.grantId;
+      if (decided) return Grant.find(decided);
+      const accountId = ctx.oidc.session!.accountId!;
+      const clientId = ctx.oidc.client!.clientId;
+      const request = gmRequest(ctx.oidc.params ?? {});
+      if (request.action === 'create') return undefined;
+      if (request.action === 'merge') return managedGrant(ctx, request.grantId, clientId, accountId);
+      if (request.action === 'replace') {
+        // The person consents afresh to exactly what is asked; the grant keeps its id.
+        const existing = await managedGrant(ctx, request.grantId, clientId, accountId);
+        return new Grant({ jti: existing.jti, accountId, clientId } as never);
+      }
+      // Authorization details are consented to each time (RFC 9396): each consent is its own grant.
+      if (ctx.oidc.params?.authorization_details !== undefined) return undefined;
+      const sessionGrant = ctx.oidc.session!.grantIdFor(clientId);
+      if (!sessionGrant) return undefined;
+      // A one-time grant is never reused for another authorization.
+      if ((await durationOf(sessionGrant)) === 'once') return undefined;
+      return Grant.find(sessionGrant);
+    },
+    async issueRefreshToken(ctx, client, code) {
+      if (!(await issueRefreshToken(ctx, client, code))) return false;
+      return !code.grantId || (await durationOf(code.grantId)) !== 'once';
+    },
+    discovery: { ...configuration.discovery, ...grantManagementDiscovery(config.issuer, GRANT_MANAGEMENT_PATH) },
+    features: {
+      ...configuration.features,
+      richAuthorizationRequests: {
+        enabled: true,
+        types: Object.fromEntries(consent.detailTypes.all().map(({ type: name }) => [name, {
+          validate(_ctx: unknown, detail: unknown) {
+            const result = consent.detailTypes.get(name)!.validate(detail);
+            if (!result.ok) throw new errors.InvalidAuthorizationDetails(result.message);
+          },
+        }])),
+        // The code, and the tokens from it, carry what the person granted (enriched: the accounts they picked).
+        authorizationDetailsForGrantSource: (ctx: KoaContextWithOIDC) => (ctx.oidc.grant as { rar?: unknown[] } | undefined)?.rar ?? [],
+        authorizationDetailsForAccessToken: (ctx: KoaContextWithOIDC, _token: unknown, source: unknown) => (source as { rar?: unknown[] } | undefined)?.rar
+          ?? (ctx.oidc.params?.authorization_details ? JSON.parse(String(ctx.oidc.params.authorization_details)) : undefined),
+        authorizationDetailsForIntrospection: (_ctx: unknown, token: unknown) => (token as { rar?: unknown[] }).rar,
+      } as never,
+    },
+  };
+
+  function gmRequest(params: Record<string, unknown>) {
+    try {
+      return readGrantManagementRequest(params);
+    } catch (err) {
+      if (err instanceof GrantManagementRequestError) throw new errors.CustomOIDCProviderError(err.error, err.message);
+      throw err;
+    }
+  }
+
+  /** The grant named by grant_id, if it is this client's (and, once known, this person's) and still active. */
+  async function managedGrant(ctx: KoaContextWithOIDC, grantId: string, clientId: string, accountId: string | undefined) {
+    const unknown = () => new errors.CustomOIDCProviderError('invalid_grant_id', 'unknown grant_id');
+    const [grant, terms] = await Promise.all([ctx.oidc.provider.Grant.find(grantId), consent.terms.find(grantId)]);
+    if (!grant || grant.clientId !== clientId || (accountId !== undefined && grant.accountId !== accountId)) throw unknown();
+    if (terms && (terms.status !== 'active' || terms.duration === 'once')) throw unknown();
+    return grant as InstanceType<Provider['Grant']> & { jti: string };
+  }
+}
+
+type DurationOf = (grantId: string) => Promise<'once' | 'ongoing' | undefined>;
+
+/**
+ * Consent checks beyond the library's: a Grant Management `create` or `replace` always asks, and
+ * a client's new notice version asks again for what its grant holds.
+ */
+function addConsentChecks(policy: ReturnType<typeof interactionPolicy.base>, consent: ConsentHooks) {
+  const decided = (ctx: KoaContextWithOIDC) => Boolean((ctx.oidc.result as { consent?: unknown } | undefined)?.consent);
+  const prompt = policy.get('consent')!;
+  prompt.checks.add(new interactionPolicy.Check('grant_management_new_consent', 'a new or replacing grant was requested', (ctx) => {
+    const action = ctx.oidc.params?.grant_management_action;
+    return (action === 'create' || action === 'replace') && !decided(ctx) ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT;
+  }));
+  prompt.checks.add(new interactionPolicy.Check('notice_changed', "the client's consent notice changed", async (ctx) => {
+    if (decided(ctx)) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+    const grantId = (ctx.oidc.grant as { jti?: string } | undefined)?.jti;
+    if (!grantId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+    const current = await consent.noticeVersion(ctx.oidc.client!.clientId);
+    if (current === undefined) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+    const terms = await consent.terms.find(grantId);
+    return terms && terms.noticeVersion !== current ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT;
+  }));
+}
+
+/**
+ * The token response names the grant (`grant_id`, Grant Management draft), and a one-time grant
+ * is used up by the token it just issued: it ends when that access token expires.
+ */
+function completeTokenResponses(provider: Provider, deps: ProviderDeps, durationOf: DurationOf) {
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.path !== ROUTES.token || ctx.status !== 200) return;
+    const body = ctx.body as Record<string, unknown> | undefined;
+    const token = (ctx as unknown as KoaContextWithOIDC).oidc?.entities?.AccessToken as { grantId?: string; expiration?: number } | undefined;
+    if (!body || typeof body.access_token !== 'string' || !token?.grantId) return;
+    body.grant_id = token.grantId;
+    if ((await durationOf(token.grantId)) === 'once') {
+      const until = new Date(Date.now() + (token.expiration ?? 0) * 1000);
+      if (await deps.consent.terms.markUsed(token.grantId, until)) await expireGrantAt(deps.db, token.grantId, until);
+    }
+  });
 }
 
 /**
@@ -310,6 +508,8 @@ function interactionPolicyWithStepUp() {
   policy.get('consent')!.checks.add(new interactionPolicy.Check(
     'verified_claims_not_consented', 'verified claims not yet allowed were requested',
     (ctx) => {
+      // Just decided: what the person declined is not asked again in the same authorization.
+      if ((ctx.oidc.result as { consent?: unknown } | undefined)?.consent) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
       const asked = verifiedClaimsAskedFor(ctx.oidc.params?.claims).map((c) => c.claim);
       if (asked.length === 0) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
       const allowed = new Set(consentedVerifiedClaims((ctx.oidc.grant as { openid?: { claims?: string[] } } | undefined)?.openid?.claims));
@@ -388,6 +588,7 @@ function mtlsAliases(config: Config): Record<string, string> {
     userinfo_endpoint: `${base}${ROUTES.userinfo}`,
     introspection_endpoint: `${base}${ROUTES.introspection}`,
     revocation_endpoint: `${base}${ROUTES.revocation}`,
+    grant_management_endpoint: `${base}${GRANT_MANAGEMENT_PATH}`,
   };
 }
 

@@ -103,6 +103,19 @@ export function createOidcAdapterFactory(db: Kysely<Database>, hooks: AdapterHoo
  * consent withdrawal). The Grant row goes too, so a token saved a moment later by a racing
  * request is still dead: oidc-provider refuses tokens whose grant is gone.
  */
+/** A grant that may issue nothing more ends at `until` (a one-time grant: when its access token expires). */
+export async function expireGrantAt(db: Kysely<Database>, grantId: string, until: Date): Promise<void> {
+  await db.updateTable('oidc_models').set({ expires_at: until }).where('model', '=', 'Grant').where('id', '=', grantId).execute();
+}
+
+/** What is issued under a grant (an interaction in progress also names its grant, and is not issued). */
+const ISSUED_UNDER_GRANT = ['AccessToken', 'RefreshToken', 'AuthorizationCode', 'BackchannelAuthenticationRequest', 'DeviceCode'];
+
+/** Ends every token and code issued under a grant, keeping the grant itself (a merge, a replace, a part withdrawn). */
+export async function deleteGrantTokens(db: Kysely<Database>, grantId: string): Promise<void> {
+  await db.deleteFrom('oidc_models').where('grant_id', '=', grantId).where('model', 'in', ISSUED_UNDER_GRANT).execute();
+}
+
 export async function deleteGrantRecords(db: Kysely<Database>, grantId: string): Promise<void> {
   await db.deleteFrom('oidc_models')
     .where((eb) => eb.or([eb('grant_id', '=', grantId), eb.and([eb('model', '=', 'Grant'), eb('id', '=', grantId)])]))

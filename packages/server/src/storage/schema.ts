@@ -207,6 +207,43 @@ export interface ConsentRecordsTable {
   hash: string;
 }
 
+export interface ConsentGrantsTable {
+  id: string;
+  account_id: string;
+  client_id: string;
+  duration: 'once' | 'ongoing';
+  status: 'active' | 'used' | 'revoked';
+  parts: Json;
+  notice_version: number | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  expires_at: NullableTimestamp;
+  used_at: NullableTimestamp;
+  ended_at: NullableTimestamp;
+  ended_by: string | null;
+  end_reason: string | null;
+}
+
+/** Written once: the trigger of migration 0010 refuses UPDATE, DELETE and TRUNCATE. */
+type WriteOnce<S, I = S> = ColumnType<S, I, never>;
+
+export interface ConsentNoticesTable {
+  client_id: WriteOnce<string>;
+  version: WriteOnce<number>;
+  content: WriteOnce<Record<string, unknown>, string>;
+  content_hash: WriteOnce<string>;
+  published_at: WriteOnce<Date, Date | string | undefined>;
+}
+
+export interface LinkedResourcesTable {
+  id: string;
+  account_id: string;
+  kind: string;
+  ref: string;
+  label: string;
+  created_at: Timestamp;
+}
+
 export interface Database {
   oidc_models: OidcModelsTable;
   clients: ClientsTable;
@@ -228,4 +265,7 @@ export interface Database {
   identity_verifications: IdentityVerificationsTable;
   deleted_accounts: DeletedAccountsTable;
   consent_records: ConsentRecordsTable;
+  consent_notices: ConsentNoticesTable;
+  consent_grants: ConsentGrantsTable;
+  linked_resources: LinkedResourcesTable;
 }

@@ -1,4 +1,6 @@
 import { accountMessages } from './messages/account.ts';
+import { noticeMessages } from './messages/notice.ts';
+import { consentMessages } from './messages/consent.ts';
 
 /** UI strings in Japanese and English. Keys are stable; the identity and consent issues add more. */
 const base = {
@@ -165,8 +167,8 @@ const base = {
 } as const;
 
 const messages = {
-  en: { ...base.en, ...accountMessages.en },
-  ja: { ...base.ja, ...accountMessages.ja },
+  en: { ...base.en, ...accountMessages.en, ...noticeMessages.en, ...consentMessages.en },
+  ja: { ...base.ja, ...accountMessages.ja, ...noticeMessages.ja, ...consentMessages.ja },
 } as const;
 
 export type Lang = keyof typeof messages;

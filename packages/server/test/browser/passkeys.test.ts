@@ -67,7 +67,11 @@ describe('passkeys in Chromium (virtual authenticator)', { skip: BROWSER_SKIP },
   }
   async function allowIfAsked() {
     const allow = page.getByRole('button', { name: 'Allow', exact: true });
-    await allow.waitFor({ timeout: 5000 }).then(() => allow.click(), () => {});
+    await allow.waitFor({ timeout: 5000 }).then(async () => {
+      const ongoing = page.getByLabel(/^(Ongoing access|Remember this consent) until a date you choose/);
+      if (await ongoing.count()) await ongoing.check();
+      await allow.click();
+    }, () => {});
   }
 
   it('signs up from the sign-in page: e-mail code, then a passkey; the ID token says AAL3, hwk', async () => {

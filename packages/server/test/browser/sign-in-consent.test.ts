@@ -50,6 +50,8 @@ describe('sign-in and consent in Chromium', { skip: BROWSER_SKIP }, () => {
         await page.getByRole('button', { name: ja ? 'ログイン' : 'Sign in', exact: true }).click();
         await page.getByRole('heading', { name: ja ? 'アクセスを許可しますか？' : 'Allow access?' }).waitFor();
         await page.screenshot({ path: `${SHOTS}consent-${locale}.png`, fullPage: true });
+        // How long is a choice the person makes: nothing is chosen for them.
+        await page.getByLabel(ja ? /お客さまが選ぶ日まで/ : /^(Ongoing access|Remember this consent) until a date you choose/).check();
         await page.getByRole('button', { name: ja ? '許可する' : 'Allow' }).click();
         const url = new URL((await toClient).url());
         assert.ok(url.searchParams.get('code'));

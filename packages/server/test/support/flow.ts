@@ -47,6 +47,8 @@ export async function pushAuthorizationRequest(as: oauth.AuthorizationServer, tc
     ...(tc.metadata.require_signed_request_object ? { response_mode: 'jwt' } : {}),
     ...extra,
   };
+  // `prompt: ''` in extra: no prompt parameter at all (single sign-on may then finish without a page).
+  if (params.prompt === '') delete params.prompt;
   if (tc.metadata.require_signed_request_object) {
     params = { client_id: tc.clientId, request: await oauth.issueRequestObject(as, tc.client, params, { key: tc.privateKey, kid: String((tc.metadata.jwks as { keys: Array<{ kid: string }> }).keys[0]!.kid) }) };
   }

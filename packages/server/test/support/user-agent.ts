@@ -1,10 +1,13 @@
 import type { Dispatcher } from 'undici';
+import { consentForm, type ConsentAnswers } from './consent-form.ts';
 
 export interface AuthorizeOptions {
   username?: string;
   password?: string;
   /** What the person does on the consent page (default allow). */
   consent?: 'allow' | 'deny';
+  /** What the person chooses on the consent page when allowing (default: everything, ongoing, longest). */
+  answers?: ConsentAnswers;
   /** Stop at the first page and return it instead of signing in. */
   stopAtFirstPage?: boolean;
 }
@@ -41,7 +44,7 @@ export function createUserAgent(dispatcher: Dispatcher, issuer: string) {
     return m[1]!;
   }
 
-  async function post(url: string, form: Record<string, string>, extraHeaders: Record<string, string> = {}) {
+  async function post(url: string, form: Record<string, string> | Array<[string, string]>, extraHeaders: Record<string, string> = {}) {
     return request(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: issuerOrigin, ...extraHeaders }, body: new URLSearchParams(form).toString() });
   }
 
@@ -81,7 +84,7 @@ export function createUserAgent(dispatcher: Dispatcher, issuer: string) {
         if (page.body.includes(`action="/interaction/${uid}/login"`)) {
           res = await post(`${base}/login`, { csrf, username: options.username ?? '', password: options.password ?? '' });
         } else if (page.body.includes(`action="/interaction/${uid}/confirm"`)) {
-          res = await post(`${base}/${options.consent === 'deny' ? 'abort' : 'confirm'}`, { csrf });
+          res = options.consent === 'deny' ? await post(`${base}/abort`, { csrf }) : await post(`${base}/confirm`, consentForm(page.body, options.answers));
         } else return step;
         if (res.status >= 300 && res.status < 400) {
           step = await follow(new URL(res.headers.get('location')!, base).toString());

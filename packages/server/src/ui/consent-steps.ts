@@ -1,0 +1,203 @@
+import type { Context } from 'koa';
+import type Provider from 'oidc-provider';
+import { randomBytes } from 'node:crypto';
+import type { Accounts } from '../identity/accounts.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { Lang } from './i18n.ts';
+import { consentPage } from './consent-page.ts';
+import { DecisionAlreadyRecordedError, type ConsentLedger } from '../consent/ledger.ts';
+import type { Catalogue } from '../consent/catalogue.ts';
+import type { ConsentNotices } from '../consent/notices.ts';
+import { noticeRef } from '../consent/notices.ts';
+import type { GrantTermsStore } from '../consent/grant-terms.ts';
+import { partsOf, type GrantPayload } from '../consent/grants.ts';
+import type { AuthorizationDetailTypes } from '../consent/authorization-details/registry.ts';
+import type { LinkedResources } from '../identity/linked-resources.ts';
+import { buildConsentRequest, grantedParts, readDecision, requestedParts, type ConsentDecision, type ConsentRequest, type PromptDetails } from '../consent/consent-request.ts';
+import { CONSENTED_PREFIX, consentedVerifiedClaims, verifiedClaimsAskedFor } from '../identity/verified-claims.ts';
+import { deleteGrantTokens } from '../storage/oidc-adapter.ts';
+import type { Kysely } from 'kysely';
+import type { Database } from '../storage/schema.ts';
+
+type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+type GrantModel = InstanceType<Provider['Grant']> & { jti: string; exp?: number };
+
+export interface ConsentStepDeps {
+  provider: Provider;
+  db: Kysely<Database>;
+  accounts: Accounts;
+  audit: AuditLog;
+  ledger: ConsentLedger;
+  catalogue: Catalogue;
+  notices: ConsentNotices;
+  terms: GrantTermsStore;
+  detailTypes: AuthorizationDetailTypes;
+  linked: LinkedResources;
+  /** The organisation running this server, named on the screen as "not the third party". */
+  operator: string;
+  /** The longest ongoing access a person can allow (days). */
+  maxGrantDays: number;
+}
+
+export interface ConsentStep { ctx: Context; details: Details; lang: Lang; clientName: string; csrf: string }
+
+/** How long a one-time grant may wait for its code to be redeemed (the code itself lives 60 s). */
+const ONE_TIME_GRANT_SECONDS = 600;
+
+/**
+ * The consent prompt: the screen, the person's decision read against exactly what it showed, the
+ * ledger record (first, so of two racing posts only one decides), then the grant and its terms.
+ */
+export function createConsentSteps(deps: ConsentStepDeps) {
+  const { provider, ledger, terms, audit } = deps;
+  const detailType = (type: string) => deps.detailTypes.get(type);
+
+  async function requestFor(details: Details, clientName: string): Promise<ConsentRequest> {
+    const accountId = details.session!.accountId;
+    const clientId = String(details.params.client_id);
+    const [account, notice, stored, existingTerms] = await Promise.all([
+      deps.accounts.findById(accountId),
+      deps.notices.current(clientId),
+      details.grantId ? provider.Grant.find(details.grantId) : undefined,
+      details.grantId ? terms.find(details.grantId) : undefined,
+    ]);
+    const gm = details.params.grant_management_action;
+    const prompt = details.prompt.details as PromptDetails;
+    const nothingMissing = !prompt.missingOIDCScope?.length && !prompt.missingOIDCClaims?.length && !Object.keys(prompt.missingResourceScopes ?? {}).length && !prompt.rar?.length;
+    const action = gm === 'create' || gm === 'replace' || gm === 'merge' ? gm
+      : stored ? (nothingMissing && details.prompt.reasons.includes('notice_changed') ? 'reconsent' : 'merge') : 'create';
+    // The verified claims asked for that this client was not allowed before (each is consented by name).
+    const allowed = new Set(action === 'replace' ? [] : consentedVerifiedClaims((stored as { openid?: { claims?: string[] } } | undefined)?.openid?.claims));
+    return buildConsentRequest({
+      clientId, clientName, username: account?.username ?? '', action, prompt,
+      verifiedClaims: verifiedClaimsAskedFor(details.params.claims).filter((c) => !allowed.has(c.claim)),
+      existing: stored ? partsOf(stored as unknown as GrantPayload) : undefined,
+      existingDuration: existingTerms?.duration,
+      notice: notice ? { version: notice.version, content: notice.content } : undefined,
+      catalogue: deps.catalogue, detailType, linked: deps.linked.forAccount(accountId), maxGrantDays: deps.maxGrantDays,
+    });
+  }
+
+  function render(step: ConsentStep, request: ConsentRequest, problem?: string) {
+    step.ctx.status = problem ? 400 : 200;
+    step.ctx.type = 'html';
+    step.ctx.body = consentPage(step.lang, {
+      uid: step.details.uid, csrf: step.csrf, request, catalogue: deps.catalogue, detailType, operator: deps.operator, problem,
+    });
+  }
+
+  function recordInput(step: ConsentStep, request: ConsentRequest) {
+    const { details, ctx, lang } = step;
+    return {
+      subject: details.session!.accountId, clientId: request.clientId, channel: 'web' as const, shown: request,
+      noticeVersion: request.notice ? noticeRef(request.clientId, request.notice.version) : undefined,
+      requested: requestedParts(request),
+      context: { ip: ctx.ip, userAgent: ctx.get('user-agent').slice(0, 300), acr: details.session?.acr, lang, interaction: details.uid, ...(request.action === 'reconsent' ? { reconsent: true } : {}) },
+    };
+  }
+
+  return {
+    async show(step: ConsentStep) {
+      render(step, await requestFor(step.details, step.clientName));
+    },
+
+    /** A denial is a decision too: the ledger keeps it, with what was shown. Null when the screen was already decided. */
+    async deny(step: ConsentStep): Promise<'recorded' | 'already-decided'> {
+      const request = await requestFor(step.details, step.clientName);
+      const recorded = await ledger.append({
+        ...recordInput(step, request), ...(step.details.grantId ? { grantId: step.details.grantId } : {}),
+        action: ledgerAction(request), decision: 'denied', granted: { scopes: [], claims: [], resources: {}, authorizationDetails: [] },
+      }).catch(alreadyDecided);
+      return recorded ? 'recorded' : 'already-decided';
+    },
+
+    /** Returns the grant id, 'already-decided', or undefined after re-showing the screen with a problem. */
+    async confirm(step: ConsentStep, form: URLSearchParams): Promise<string | 'already-decided' | undefined> {
+      const { details } = step;
+      const request = await requestFor(details, step.clientName);
+      const decision = readDecision(request, form, detailType);
+      if (typeof decision === 'string') {
+        render(step, request, decision);
+        return undefined;
+      }
+      const grant = await grantFor(details, request);
+      const recorded = await ledger.append({
+        ...recordInput(step, request), grantId: grant.jti, action: ledgerAction(request),
+        decision: decision.declined.length || decision.declinedDetails.length || (request.duration.ongoingOffered && decision.duration === 'once') ? 'partial' : 'approved',
+        granted: grantedParts(request, decision),
+      }).catch(alreadyDecided);
+      if (!recorded) return 'already-decided';
+
+      applyDecision(grant, details, decision);
+      if (request.action === 'create') {
+        grant.exp = Math.floor(Date.now() / 1000) + (decision.duration === 'once' ? ONE_TIME_GRANT_SECONDS : decision.days! * 86_400);
+      }
+      const grantId = await grant.save();
+      // Grant Management: a merge or replace ends the tokens issued under the grant before it.
+      if (request.action === 'merge' || request.action === 'replace') await deleteGrantTokens(deps.db, grantId);
+      const saved = await provider.Grant.find(grantId) as (GrantModel & GrantPayload) | undefined;
+      await terms.record({
+        id: grantId, accountId: details.session!.accountId, clientId: request.clientId,
+        duration: request.action === 'create' ? decision.duration : request.duration.fixed ?? 'ongoing',
+        parts: saved ? partsOf(saved) : grantedParts(request, decision), noticeVersion: request.notice?.version ?? null,
+        expiresAt: saved?.exp ? new Date(saved.exp * 1000) : null,
+      });
+      audit.recordInBackground({
+        type: 'consent.granted', outcome: 'success', clientId: request.clientId, subject: details.session!.accountId, ip: step.ctx.ip,
+        details: { grantId, action: request.action, duration: decision.duration, declined: decision.declined.map((i) => i.key) },
+      });
+      return grantId;
+    },
+  };
+
+  /** The grant the decision changes: the existing one (merge, reconsent), the same id afresh (replace), or a new one. */
+  async function grantFor(details: Details, request: ConsentRequest): Promise<GrantModel> {
+    const accountId = details.session!.accountId;
+    const clientId = request.clientId;
+    if (request.action === 'replace') {
+      const existing = await provider.Grant.find(details.grantId!) as GrantModel | undefined;
+      return new provider.Grant({ jti: details.grantId, accountId, clientId, ...(existing?.exp ? { exp: existing.exp } : {}) } as never) as GrantModel;
+    }
+    const existing = details.grantId && request.action !== 'create' ? await provider.Grant.find(details.grantId) : undefined;
+    if (existing) return existing as GrantModel;
+    // High entropy and nothing personal: it is also the grant_id clients see.
+    return new provider.Grant({ jti: randomBytes(32).toString('base64url'), accountId, clientId } as never) as GrantModel;
+  }
+}
+
+/** Adds exactly what was granted; what was declined is recorded as rejected, so it is not asked again in this authorization. */
+function applyDecision(grant: GrantModel, details: Details, decision: ConsentDecision) {
+  const prompt = details.prompt.details as PromptDetails;
+  const asked = prompt.missingOIDCScope ?? [];
+  if (asked.includes('openid')) grant.addOIDCScope('openid');
+  if (asked.includes('offline_access')) {
+    if (decision.duration === 'ongoing') grant.addOIDCScope('offline_access');
+    else grant.rejectOIDCScope('offline_access');
+  }
+  for (const i of decision.granted) {
+    if (i.kind === 'scope') grant.addOIDCScope(i.name);
+    else if (i.kind === 'claim') grant.addOIDCClaims([i.name]);
+    else if (i.kind === 'verified') grant.addOIDCClaims(['verified_claims', `${CONSENTED_PREFIX}${i.name}`]);
+    else grant.addResourceScope(i.resource!, i.name);
+  }
+  for (const i of decision.declined) {
+    if (i.kind === 'scope') grant.rejectOIDCScope(i.name);
+    else if (i.kind === 'claim') grant.rejectOIDCClaims([i.name]);
+    else if (i.kind === 'resource') grant.rejectResourceScope(i.resource!, i.name);
+  }
+  // verified_claims as a whole: released only for names allowed; if none was, it is declined.
+  if ((prompt.missingOIDCClaims ?? []).includes('verified_claims') && !decision.granted.some((i) => i.kind === 'verified')) {
+    grant.rejectOIDCClaims(['verified_claims']);
+  }
+  for (const d of decision.details) grant.addRar(d as { type: string });
+}
+
+function ledgerAction(request: ConsentRequest): 'create' | 'merge' | 'replace' {
+  return request.action === 'reconsent' ? 'merge' : request.action;
+}
+
+/** Null when the screen already had its decision (a racing post); anything else is rethrown. */
+function alreadyDecided(err: unknown): null {
+  if (err instanceof DecisionAlreadyRecordedError) return null;
+  throw err;
+}
