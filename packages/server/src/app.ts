@@ -34,7 +34,7 @@ import { createAuthorizationDetailTypes } from './consent/authorization-details/
 import { createLinkedResources } from './identity/linked-resources.ts';
 import { noticeRoutes } from './ui/notice-routes.ts';
 import { createAuditLog, type AuditLog } from './audit/audit-log.ts';
-import { createBrowserSessions, createProvider } from './protocol/provider.ts';
+import { createBrowserSessions, createGrantWriter, createProvider } from './protocol/provider.ts';
 import { createCsrf } from './http/csrf.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { forwardedHeadersOnlyFromProxies } from './http/forwarded-headers.ts';
@@ -114,7 +114,7 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
     const receipts = createReceipts(privateJwks, { issuer: config.issuer, ...config.consent });
     provider.use(interactionRoutes({
       provider, db: storage.db, accounts, audit, csrf, passkeys, signIn, sessions, browserSessions, ledger, catalogue, notices, terms, detailTypes,
-      linked: createLinkedResources(storage.db), operator: config.consent.controller, maxGrantDays: Math.max(1, Math.floor(config.ttl.grant / 86_400)),
+      linked: createLinkedResources(storage.db), grants, grantWriter: createGrantWriter(provider, storage.db), operator: config.consent.controller, maxGrantDays: Math.max(1, Math.floor(config.ttl.grant / 86_400)),
       signupEnabled: signup, recoveryEnabled: recovery,
     }));
     provider.use(noticeRoutes({ notices, operator: config.consent.controller, catalogue }));
@@ -125,7 +125,7 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
     provider.use(recoveryRoutes({ accounts, emailCodes, passkeys, totp, signIn, sessions, browserSessions, mailer, audit, csrf, logger, enabled: recovery }));
     const accountDeletion = createAccountDeletion(storage.db);
     provider.use(accountRoutes({
-      accounts, passkeys, totp, recoveryCodes, sessions, history, signIn, browserSessions, emailCodes, identityAssurance, ledger, receipts, grants, catalogue, mailer, audit, csrf, logger,
+      accounts, passkeys, totp, recoveryCodes, sessions, history, signIn, browserSessions, emailCodes, identityAssurance, ledger, receipts, grants, catalogue, detailTypes, mailer, audit, csrf, logger,
       deleteAccount: (accountId, reason) => accountDeletion.deleteAccount(accountId, reason),
       clientName: async (clientId) => {
         const client = await provider.Client.find(clientId).catch(() => undefined);

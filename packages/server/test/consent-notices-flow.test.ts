@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { registerTestClient, type TestClient } from './support/clients.ts';
-import { discover, pushAuthorizationRequest, redeemCallback, runCodeFlow } from './support/flow.ts';
+import { discover, pushAuthorizationRequest, redeemCallback, runCodeFlow, withNonceRetry } from './support/flow.ts';
+import { consentForm } from './support/consent-form.ts';
+import * as oauth from 'oauth4webapi';
 import { createUserAgent } from './support/user-agent.ts';
 import { createTestUser, type TestUser } from './support/users.ts';
 import { createConsentLedger } from '../src/consent/ledger.ts';
@@ -95,5 +97,50 @@ describe('consent notices', () => {
     assert.equal(record!.context.reconsent, true);
     const third = await pushAuthorizationRequest(await discover(server, tc), tc, { scope: 'openid profile', prompt: '' });
     assert.ok((await ua.authorize(third.authorizationUrl, { stopAtFirstPage: true })).callback, 'asked once per version');
+  });
+});
+
+describe('consent notices: a new version reaches refresh tokens and the screen in use (security review F5, F6)', () => {
+  before(async () => { if (!(await notices().current(tc.clientId))) await notices().publish(tc.clientId, NOTICE); });
+  it('refresh tokens stop at a new version; declining it ends the grant', async () => {
+    const other = await createTestUser(server);
+    const ua = createUserAgent(server.dispatcher(), server.issuer);
+    const flow = await runCodeFlow(server, tc, { username: other.username, password: other.password }, { scope: 'openid profile offline_access' }, ua);
+    const grantId = flow.tokens.grant_id as string;
+    const current = (await notices().current(tc.clientId))!;
+    await notices().publish(tc.clientId, { ...current.content, retention: { ja: `${current.version + 1}年間`, en: `${current.version + 1} years` } });
+    const DPoP = oauth.DPoP(tc.client, tc.dpopKeys!);
+    await assert.rejects(withNonceRetry(async () => oauth.processRefreshTokenResponse(flow.as, tc.client,
+      await oauth.refreshTokenGrantRequest(flow.as, tc.client, tc.clientAuth, flow.tokens.refresh_token!, { ...tc.options, DPoP }))),
+    (err: unknown) => err instanceof oauth.ResponseBodyError && err.error === 'invalid_grant', 'no refresh under the old notice');
+
+    const par = await pushAuthorizationRequest(flow.as, tc, { scope: 'openid profile', prompt: '' });
+    const denied = await ua.authorize(par.authorizationUrl, { consent: 'deny' });
+    assert.match(denied.callback ?? '', /error=access_denied/, `${denied.page?.status} ${denied.page?.body.slice(denied.page.body.indexOf('<main'), denied.page.body.indexOf('<main') + 400)}`);
+    const row = await server.app.storage.db.selectFrom('oidc_models').select('id').where('model', '=', 'Grant').where('id', '=', grantId).executeTakeFirst();
+    assert.equal(row, undefined, 'declining the new notice ends the grant');
+    const [revocation, denial] = await ledger().forSubject(other.id, 2);
+    assert.equal(denial!.decision, 'denied');
+    assert.equal(revocation!.action, 'revoke');
+    assert.equal(revocation!.grantId, grantId);
+  });
+
+  it('a notice published while the screen is open: the decision is not taken, the new screen is shown', async () => {
+    const ua = createUserAgent(server.dispatcher(), server.issuer);
+    const as = await discover(server, tc);
+    const par = await pushAuthorizationRequest(as, tc, { scope: 'openid profile email' });
+    const first = await ua.follow(par.authorizationUrl);
+    const uid = /\/interaction\/([^/?"]+)/.exec(first.page!.url)![1]!;
+    const login = await ua.post(`${server.issuer}/interaction/${uid}/login`, { csrf: /name="csrf" value="([^"]+)"/.exec(first.page!.body)![1]!, ...signIn() });
+    const screen = (await ua.follow(new URL(login.headers.get('location')!, server.issuer).toString())).page!;
+    const consentUid = /\/interaction\/([^/?"]+)/.exec(screen.url)![1]!;
+    const before = (await ledger().forSubject(user.id, 1))[0]?.id;
+    const current = (await notices().current(tc.clientId))!;
+    await notices().publish(tc.clientId, { ...current.content, retention: { ja: '変更後', en: 'Changed meanwhile' } });
+    const stale = await ua.post(`${server.issuer}/interaction/${consentUid}/confirm`, consentForm(screen.body));
+    assert.equal(stale.status, 400);
+    const page = await stale.text();
+    assert.match(page, /Changed meanwhile/, 'the screen now shows the new notice');
+    assert.equal((await ledger().forSubject(user.id, 1))[0]?.id, before, 'nothing recorded for the old screen');
   });
 });

@@ -101,9 +101,10 @@ export async function buildConsentRequest(input: {
   };
   const items: ConsentItem[] = [];
   for (const s of prompt.missingOIDCScope ?? []) {
-    // openid is signing in itself; offline_access is the duration question, not an item.
-    if (s === 'openid' || s === 'offline_access') continue;
-    items.push(item('scope', s, catalogue.scope(s).sensitive));
+    // openid is signing in itself. offline_access is the duration question on a new grant; added
+    // to an existing one it is an item of its own, never granted in passing.
+    if (s === 'openid' || (s === 'offline_access' && input.action === 'create')) continue;
+    items.push(item('scope', s, s === 'offline_access' || catalogue.scope(s).sensitive));
   }
   for (const c of prompt.missingOIDCClaims ?? []) {
     if (!NON_CONSENT_CLAIMS.has(c)) items.push(item('claim', c, catalogue.claim(c).sensitive));
@@ -126,7 +127,9 @@ export async function buildConsentRequest(input: {
   }
 
   const onceOnly = details.some((d) => d.oneTime);
-  const asksOffline = (prompt.missingOIDCScope ?? []).includes('offline_access') || (input.existing?.scopes ?? []).includes('offline_access');
+  // One-time details only ever start a new grant (the provider refuses them in a merge or replace).
+  if (onceOnly && input.action !== 'create') throw new Error('one-time authorization details in an existing grant');
+  const asksOffline = input.action === 'create' && (prompt.missingOIDCScope ?? []).includes('offline_access');
   const empty: ConsentScope = { scopes: [], claims: [], resources: {}, authorizationDetails: [] };
   return {
     clientId: input.clientId, clientName: input.clientName, username: input.username, action: input.action,
@@ -136,7 +139,8 @@ export async function buildConsentRequest(input: {
     removed: input.action === 'replace' && input.existing ? removedBy(input.existing, items, details) : empty,
     duration: {
       onceOnly, ongoingOffered: !onceOnly && asksOffline,
-      fixed: input.action === 'create' ? undefined : input.existingDuration,
+      // An existing grant keeps its duration (one from before consent_grants counts as ongoing).
+      fixed: input.action === 'create' ? undefined : input.existingDuration ?? 'ongoing',
       maxDays: input.maxGrantDays,
       choices: [input.maxGrantDays, ...EXPIRY_PRESETS.filter((d) => d < input.maxGrantDays)],
     },
@@ -151,7 +155,7 @@ function removedBy(existing: ConsentScope, items: ConsentItem[], details: Detail
     claims: existing.claims.filter((c) => !asked.has(c.startsWith(CONSENTED_PREFIX) ? `verified:${c.slice(CONSENTED_PREFIX.length)}` : `claim:${c}`) && c !== 'verified_claims'),
     resources: Object.fromEntries(Object.entries(existing.resources)
       .map(([r, list]) => [r, list.filter((s) => !asked.has(`resource:${r} ${s}`))] as const).filter(([, list]) => list.length)),
-    authorizationDetails: details.length ? [] : existing.authorizationDetails,
+    authorizationDetails: existing.authorizationDetails.filter((d) => !details.some((asked) => JSON.stringify(asked.detail) === JSON.stringify(d))),
   };
 }
 
@@ -181,7 +185,7 @@ export function readDecision(request: ConsentRequest, form: URLSearchParams, det
   const details: Array<Record<string, unknown>> = [];
   const declinedDetails: Array<Record<string, unknown>> = [];
   for (const d of request.details) {
-    if (d.optional && form.get(`ad.${d.index}.include`) !== 'yes') { declinedDetails.push(d.detail); continue; }
+    if (d.optional && (form.getAll(`ad.${d.index}.include`).length !== 1 || form.get(`ad.${d.index}.include`) !== 'yes')) { declinedDetails.push(d.detail); continue; }
     const selected = Object.fromEntries(d.groups.map((g) => [g.name, form.getAll(`ad.${d.index}.${g.name}`)]));
     const enriched = detailType(d.type)?.grant(d.detail, selected, d.groups);
     if (!enriched) return 'consent.choose_options';
@@ -195,12 +199,14 @@ export function readDecision(request: ConsentRequest, form: URLSearchParams, det
   else if (offer.onceOnly) duration = 'once';
   else {
     const chosen = form.get('duration');
-    if (chosen !== 'once' && chosen !== 'ongoing') return 'consent.choose_duration';
+    if (form.getAll('duration').length !== 1 || (chosen !== 'once' && chosen !== 'ongoing')) return 'consent.choose_duration';
     duration = chosen;
   }
-  if (duration === 'ongoing') {
-    const asked = Number(form.get('expires_days') ?? offer.maxDays);
-    days = offer.choices.includes(asked) ? asked : offer.maxDays;
+  if (duration === 'ongoing' && !offer.fixed) {
+    // Only a length the screen offered: anything else (a forged value) is asked again, never stretched.
+    const asked = Number(form.get('expires_days'));
+    if (form.getAll('expires_days').length !== 1 || !offer.choices.includes(asked)) return 'consent.choose_duration';
+    days = asked;
   }
   return { granted, declined, details, declinedDetails, duration, days };
 }

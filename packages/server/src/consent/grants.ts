@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../storage/schema.ts';
-import { deleteGrantRecords, deleteGrantTokens } from '../storage/oidc-adapter.ts';
+import { deleteGrantTokens } from '../storage/oidc-adapter.ts';
 import type { ConsentScope } from './ledger.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { createGrantTerms, type GrantDuration, type GrantStatus } from './grant-terms.ts';
@@ -129,7 +129,8 @@ export function createGrants(db: Kysely<Database>) {
         .where(sql<string>`payload->>'clientId'`, '=', clientId)
         .returning(['id', 'payload', 'expires_at']).executeTakeFirst();
       if (!row) return undefined;
-      await deleteGrantRecords(db, grantId);
+      // Its tokens and codes end with it; a consent screen still open under it finds it gone.
+      await deleteGrantTokens(db, grantId);
       await terms.end(grantId, 'client', 'revoked by the client (Grant Management API)');
       const p = row.payload as GrantPayload;
       return { ...summaryOf(row.id, p, row.expires_at), accountId: String(p.accountId), endedBy: 'client' };
@@ -177,6 +178,44 @@ export function createGrants(db: Kysely<Database>) {
     },
 
     /**
+     * Brings an ongoing grant's end forward to `until` (the person's choice on My consents): the
+     * Grant row's expiry, the `exp` oidc-provider reads from its payload, and the consent_grants
+     * row. Only earlier, never later: each write takes the earlier of the stored and the new time
+     * and only touches a row that ends after `until`, so two changes at once cannot lengthen it.
+     * Tokens already issued keep their own (short) lifetimes; nothing is issued after `until`.
+     */
+    async shortenExpiry(accountId: string, grantId: string, until: Date): Promise<ShortenedGrant | 'not-found' | 'not-earlier'> {
+      if (!grantId || grantId.length > 100 || !(until.getTime() > Date.now())) return 'not-found';
+      const exp = Math.floor(until.getTime() / 1000);
+      return db.transaction().execute(async (trx) => {
+        // Locked, so the expiry read as "previous" is the one this change replaces.
+        const row = await trx.selectFrom('oidc_models').select(['payload', 'expires_at']).where('model', '=', 'Grant').where('id', '=', grantId)
+          .where(sql<string>`payload->>'accountId'`, '=', accountId)
+          .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
+          .forUpdate().executeTakeFirst();
+        if (!row) return 'not-found' as const;
+        const t = await trx.selectFrom('consent_grants').select(['status', 'duration']).where('id', '=', grantId).forUpdate().executeTakeFirst();
+        // A one-time grant ends when it is used; an ended one has nothing left to shorten.
+        if (t && (t.status !== 'active' || t.duration !== 'ongoing')) return 'not-found' as const;
+        if (row.expires_at && row.expires_at.getTime() <= until.getTime()) return 'not-earlier' as const;
+        const updated = await trx.updateTable('oidc_models')
+          .set({
+            expires_at: sql<Date>`LEAST(coalesce(expires_at, ${until}), ${until})`,
+            payload: sql`jsonb_set(payload, '{exp}', to_jsonb(LEAST(coalesce((payload->>'exp')::bigint, ${exp}::bigint), ${exp}::bigint)))` as never,
+          })
+          .where('model', '=', 'Grant').where('id', '=', grantId).where(sql<string>`payload->>'accountId'`, '=', accountId)
+          .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', until)]))
+          .returning(['payload', 'expires_at']).executeTakeFirst();
+        if (!updated) return 'not-earlier' as const;
+        await trx.updateTable('consent_grants')
+          .set({ expires_at: sql<Date>`LEAST(coalesce(expires_at, ${until}), ${until})`, updated_at: sql<Date>`now()` })
+          .where('id', '=', grantId).where('status', '=', 'active').execute();
+        const p = updated.payload as GrantPayload;
+        return { clientId: String(p.clientId), parts: partsOf(p), expiresAt: updated.expires_at ?? until, previousExpiresAt: row.expires_at };
+      });
+    },
+
+    /**
      * Revokes one of the person's grants and everything issued under it, at once. Undefined when
      * it is not theirs or no longer exists (nothing is revoked then).
      */
@@ -187,7 +226,8 @@ export function createGrants(db: Kysely<Database>) {
         .where(sql<string>`payload->>'accountId'`, '=', accountId)
         .returning(['id', 'payload', 'expires_at']).executeTakeFirst();
       if (!row) return undefined;
-      await deleteGrantRecords(db, grantId);
+      // Its tokens and codes end with it; a consent screen still open under it finds it gone.
+      await deleteGrantTokens(db, grantId);
       await terms.end(grantId, 'subject', 'withdrawn by the person');
       return summaryOf(row.id, row.payload as GrantPayload, row.expires_at);
     },
@@ -230,6 +270,9 @@ export function detailHash(detail: Record<string, unknown>): string {
   return createHash('sha256').update(canonicalJson(detail)).digest('base64url');
 }
 export type Grants = ReturnType<typeof createGrants>;
+
+/** A grant whose end was brought forward: what it holds, and its end before and after. */
+export interface ShortenedGrant { clientId: string; parts: ConsentScope; expiresAt: Date; previousExpiresAt: Date | null }
 
 /** One part of a grant the person can withdraw on its own. */
 export type GrantPart = { kind: 'scope'; scope: string } | { kind: 'claim'; claim: string } | { kind: 'resource'; resource: string; scope: string } | { kind: 'detail'; hash: string };

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC, type JWKS } from 'oidc-provider';
 import type { Context } from 'koa';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { decodeJwt } from 'jose';
 import type { Config } from '../config/schema.ts';
 import type { Database } from '../storage/schema.ts';
@@ -27,6 +27,7 @@ import { levelOf, requiredLevel } from '../identity/assurance.ts';
 import { auditProviderEvents } from './provider-events.ts';
 import { renderProtocolError } from '../ui/error-page.ts';
 import type { GrantTermsStore } from '../consent/grant-terms.ts';
+import { canonicalJson } from '../consent/canonical-json.ts';
 import { GrantManagementRequestError, grantManagementDiscovery, readGrantManagementRequest } from './grant-management.ts';
 import { grantManagementRoutes, GRANT_MANAGEMENT_SCOPES, type GrantManagementDeps } from './grant-management-routes.ts';
 import ServerChallenge from 'oidc-provider/lib/helpers/challenge.js';
@@ -283,6 +284,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   };
 
   applyFapiCorrections(provider);
+  refuseRefreshUnderOldNotice(provider, deps);
   completeTokenResponses(provider, deps, durationOf);
   auditProviderEvents(provider, audit, logger);
   return provider;
@@ -345,6 +347,10 @@ function withConsent(deps: ProviderDeps, durationOf: DurationOf, configuration: 
       async grant_management_action(ctx, _value, client) {
         const request = gmRequest(ctx.oidc.params ?? {});
         if (request.action === 'merge' || request.action === 'replace') {
+          // A payment is consented to once, in a grant of its own: never folded into a reusable one.
+          if (oneTimeDetailsIn(ctx.oidc.params?.authorization_details)) {
+            throw new errors.CustomOIDCProviderError('invalid_request', 'one-time authorization_details need a new grant (grant_management_action=create)');
+          }
           await managedGrant(ctx, request.grantId, client.clientId, ctx.oidc.session?.accountId);
         }
       },
@@ -357,7 +363,7 @@ function withConsent(deps: ProviderDeps, durationOf: DurationOf, configuration: 
       const clientId = ctx.oidc.client!.clientId;
       const request = gmRequest(ctx.oidc.params ?? {});
       if (request.action === 'create') return undefined;
-      if (request.action === 'merge') return managedGrant(ctx, request.grantId, clientId, accountId);
+      if (request.action === 'merge') return asksAgain(await managedGrant(ctx, request.grantId, clientId, accountId));
       if (request.action === 'replace') {
         // The person consents afresh to exactly what is asked; the grant keeps its id.
         const existing = await managedGrant(ctx, request.grantId, clientId, accountId);
@@ -369,10 +375,13 @@ function withConsent(deps: ProviderDeps, durationOf: DurationOf, configuration: 
       if (!sessionGrant) return undefined;
       // A one-time grant is never reused for another authorization.
       if ((await durationOf(sessionGrant)) === 'once') return undefined;
-      return Grant.find(sessionGrant);
+      const grant = await Grant.find(sessionGrant);
+      // prompt=consent asks again for what the person once declined, too.
+      return grant && String(ctx.oidc.params?.prompt ?? '').split(' ').includes('consent') ? asksAgain(grant) : grant;
     },
     async issueRefreshToken(ctx, client, code) {
       if (!(await issueRefreshToken(ctx, client, code))) return false;
+      if (((code as { rar?: Array<{ type?: unknown }> }).rar ?? []).some((d) => consent.detailTypes.get(String(d.type))?.oneTime)) return false;
       return !code.grantId || (await durationOf(code.grantId)) !== 'once';
     },
     discovery: { ...configuration.discovery, ...grantManagementDiscovery(config.issuer, GRANT_MANAGEMENT_PATH) },
@@ -388,12 +397,49 @@ function withConsent(deps: ProviderDeps, durationOf: DurationOf, configuration: 
         }])),
         // The code, and the tokens from it, carry what the person granted (enriched: the accounts they picked).
         authorizationDetailsForGrantSource: (ctx: KoaContextWithOIDC) => (ctx.oidc.grant as { rar?: unknown[] } | undefined)?.rar ?? [],
-        authorizationDetailsForAccessToken: (ctx: KoaContextWithOIDC, _token: unknown, source: unknown) => (source as { rar?: unknown[] } | undefined)?.rar
-          ?? (ctx.oidc.params?.authorization_details ? JSON.parse(String(ctx.oidc.params.authorization_details)) : undefined),
+        authorizationDetailsForAccessToken: (ctx: KoaContextWithOIDC, _token: unknown, source: unknown) =>
+          tokenAuthorizationDetails((source as { rar?: Array<Record<string, unknown>> } | undefined)?.rar, ctx.oidc.params?.authorization_details),
         authorizationDetailsForIntrospection: (_ctx: unknown, token: unknown) => (token as { rar?: unknown[] }).rar,
       } as never,
     },
   };
+
+  /**
+   * The grant as this authorization sees it when the person is to be asked anyway (prompt=consent,
+   * a merge): what they declined before is asked again. Only this copy; the stored grant changes
+   * only with their decision.
+   */
+  function asksAgain<G extends { rejected?: unknown }>(grant: G): G {
+    grant.rejected = undefined;
+    return grant;
+  }
+
+  function oneTimeDetailsIn(param: unknown): boolean {
+    if (typeof param !== 'string') return false;
+    try {
+      const details = JSON.parse(param) as unknown;
+      return Array.isArray(details) && details.some((d) => consent.detailTypes.get(String((d as { type?: unknown } | null)?.type))?.oneTime === true);
+    } catch {
+      return false; // malformed: the RAR check refuses it
+    }
+  }
+
+  /**
+   * The details a token carries: those of the code or refresh token it comes from, which are what
+   * the person granted. A client may ask again for some of them (RFC 9396 §6.2), never for more;
+   * with client credentials nobody consented, so none are issued.
+   */
+  function tokenAuthorizationDetails(granted: Array<Record<string, unknown>> | undefined, asked: unknown) {
+    if (asked === undefined) return granted;
+    if (!granted) throw new errors.InvalidAuthorizationDetails('authorization_details were not granted for this request');
+    let requested: unknown;
+    try { requested = JSON.parse(String(asked)); } catch { throw new errors.InvalidAuthorizationDetails('could not parse the authorization_details parameter JSON'); }
+    const held = new Set(granted.map((d) => canonicalJson(d)));
+    const list = Array.isArray(requested) ? requested : [requested];
+    // Compared with what was granted, enrichment included: the client asks again for what it was given.
+    if (!list.every((d) => held.has(canonicalJson(d)))) throw new errors.InvalidAuthorizationDetails('authorization_details exceed what was granted');
+    return list as Array<Record<string, unknown>>;
+  }
 
   function gmRequest(params: Record<string, unknown>) {
     try {
@@ -415,6 +461,56 @@ function withConsent(deps: ProviderDeps, durationOf: DurationOf, configuration: 
 }
 
 type DurationOf = (grantId: string) => Promise<'once' | 'ongoing' | undefined>;
+
+/**
+ * A refresh under a grant whose client has since published a new notice, or whose terms ended,
+ * finds no grant (invalid_grant): the client sends the person through consent again. (The
+ * library looks the grant up by id on every refresh; this is that lookup.)
+ */
+function refuseRefreshUnderOldNotice(provider: Provider, deps: ProviderDeps) {
+  const Grant = provider.Grant as unknown as { find(id: string, ...rest: unknown[]): Promise<{ jti: string; clientId: string } | undefined> };
+  const find = Grant.find.bind(Grant);
+  Grant.find = async (id, ...rest) => {
+    const grant = await find(id, ...rest);
+    const ctx = Provider.ctx as KoaContextWithOIDC | undefined;
+    if (!grant || ctx?.oidc?.route !== 'token' || ctx.oidc.params?.grant_type !== 'refresh_token') return grant;
+    const current = await deps.consent.noticeVersion(grant.clientId);
+    const terms = await deps.consent.terms.find(grant.jti);
+    if (terms && (terms.status !== 'active' || (current !== undefined && terms.noticeVersion !== current))) return undefined;
+    return grant;
+  };
+}
+
+export type GrantModel = InstanceType<Provider['Grant']> & { jti: string; exp?: number; openid?: unknown; resources?: unknown; rar?: unknown; rejected?: unknown };
+
+/**
+ * Changes a stored grant only if nobody changed it meanwhile (compare-and-set on its payload), so
+ * a merge confirmed on a screen opened minutes ago cannot undo a part withdrawn since, nor bring
+ * back a grant revoked since. 'gone' when the grant no longer exists.
+ */
+export function createGrantWriter(provider: Provider, db: Kysely<Database>) {
+  return {
+    async update(grantId: string, change: (grant: GrantModel) => void): Promise<'saved' | 'gone'> {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const row = await db.selectFrom('oidc_models').select('payload').where('model', '=', 'Grant').where('id', '=', grantId)
+          .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', new Date())])).executeTakeFirst();
+        if (!row) return 'gone';
+        const grant = (provider.Grant as unknown as { instantiate(p: unknown): GrantModel }).instantiate(structuredClone(row.payload));
+        change(grant);
+        const model = grant as unknown as { clean(): void; rejected?: object };
+        model.clean();
+        if (model.rejected) model.clean.call(model.rejected);
+        const { payload } = await (grant as unknown as { getValueAndPayload(): Promise<{ payload: Record<string, unknown> }> }).getValueAndPayload();
+        const updated = await db.updateTable('oidc_models').set({ payload: JSON.stringify(payload) })
+          .where('model', '=', 'Grant').where('id', '=', grantId)
+          .where(sql<boolean>`payload = ${JSON.stringify(row.payload)}::jsonb`).executeTakeFirst();
+        if (Number(updated.numUpdatedRows) === 1) return 'saved';
+      }
+      throw new Error(`grant ${grantId.slice(0, 8)}… kept changing; not updated`);
+    },
+  };
+}
+export type GrantWriter = ReturnType<typeof createGrantWriter>;
 
 /**
  * Consent checks beyond the library's: a Grant Management `create` or `replace` always asks, and

@@ -1,5 +1,5 @@
 import { t, type Lang } from './i18n.ts';
-import { html, page, type Html } from './html.ts';
+import { html, page, Html } from './html.ts';
 import type { Catalogue, CatalogueEntry } from '../consent/catalogue.ts';
 import type { ConsentItem, ConsentRequest, DetailItem } from '../consent/consent-request.ts';
 import type { AuthorizationDetailType } from '../consent/authorization-details/types.ts';
@@ -9,6 +9,8 @@ import { CONSENTED_PREFIX } from '../identity/verified-claims.ts';
 export interface ConsentPageInput {
   uid: string;
   csrf: string;
+  /** The hash of `request`: posted back, so the decision is read against the screen the person saw. */
+  shown: string;
   request: ConsentRequest;
   catalogue: Catalogue;
   detailType: (type: string) => AuthorizationDetailType | undefined;
@@ -32,7 +34,8 @@ export function consentPage(lang: Lang, v: ConsentPageInput): string {
   const purposes = new Map((notice?.purposes ?? []).map((p) => [p.id, p.text[lang]]));
   const purposeLine = (ids: string[]) => ids.length ? html`<br><span class="muted">${t(lang, 'consent.for', { purposes: ids.map((id) => purposes.get(id) ?? id).join('、') })}</span>` : '';
   const required = r.items.filter((i) => !i.choice);
-  const choices = r.items.filter((i) => i.choice);
+  const choices = r.items.filter((i) => i.choice && i.kind !== 'verified');
+  const verified = r.items.filter((i) => i.kind === 'verified');
   const labelOf = (i: ConsentItem): CatalogueEntry => i.kind === 'verified' ? catalogue.claim(`${CONSENTED_PREFIX}${i.name}`) : i.kind === 'claim' ? catalogue.claim(i.name) : catalogue.scope(i.name);
   const describe = (i: ConsentItem) => {
     const e = labelOf(i);
@@ -41,12 +44,17 @@ export function consentPage(lang: Lang, v: ConsentPageInput): string {
       <br><span class="muted">${e.long[lang]}</span>${i.statedPurpose ? html`<br><span class="muted">${t(lang, 'consent.purpose', { purpose: i.statedPurpose })}</span>` : ''}${purposeLine(i.purposes)}`;
   };
 
+  const choice = (i: ConsentItem) => {
+    const id = `item-${r.items.indexOf(i)}`;
+    return html`<div class="choice"><input type="checkbox" name="item" value="${i.key}" id="${id}"> <label for="${id}">${describe(i)}</label></div>`;
+  };
   const body = html`
 <p>${t(lang, 'consent.lead', { client: service })}</p>
 <p class="muted">${t(lang, 'consent.account', { username: r.username })}</p>
 ${v.problem ? html`<p class="alert" role="alert">${t(lang, `consent.problem.${v.problem}`)}</p>` : ''}
 <form method="post" action="/interaction/${v.uid}/confirm">
 <input type="hidden" name="csrf" value="${v.csrf}">
+<input type="hidden" name="shown" value="${v.shown}">
 <section aria-labelledby="c-who"><h2 id="c-who">${t(lang, 'consent.who')}</h2>
 ${notice ? html`<p><strong>${notice.serviceName[lang]}</strong> — ${notice.legalName[lang]}</p>
 <ul class="plain">${notice.registrationNumber ? html`<li>${t(lang, 'consent.registration', { number: notice.registrationNumber })}</li>` : ''}<li>${t(lang, 'consent.contact', { contact: notice.contact })}</li></ul>`
@@ -55,7 +63,8 @@ ${notice ? html`<p><strong>${notice.serviceName[lang]}</strong> — ${notice.leg
 </section>
 <section aria-labelledby="c-what"><h2 id="c-what">${t(lang, 'consent.what')}</h2>
 ${required.length ? html`<p>${t(lang, 'consent.what.required')}</p><ul class="items asked">${required.map((i) => html`<li>${describe(i)}</li>`)}</ul>` : ''}
-${choices.length ? html`<fieldset class="choices"><legend>${t(lang, 'consent.what.choose')}</legend>${choices.map((i, n) => html`<div class="choice"><input type="checkbox" name="item" value="${i.key}" id="item-${n}"> <label for="item-${n}">${describe(i)}</label></div>`)}</fieldset>` : ''}
+${choices.length ? html`<fieldset class="choices"><legend>${t(lang, 'consent.what.choose')}</legend>${choices.map((i) => choice(i))}</fieldset>` : ''}
+${verified.length ? html`<fieldset class="choices"><legend>${t(lang, 'consent.verified')}</legend><p class="muted">${t(lang, 'consent.verified.lead')}</p>${verified.map((i) => choice(i))}</fieldset>` : ''}
 ${r.details.length ? html`<p>${t(lang, 'consent.details')}</p>${r.details.map((d) => detailBlock(lang, d, v.detailType, purposeLine))}` : ''}
 ${changes(lang, r, service, catalogue, v.detailType)}
 </section>
@@ -83,7 +92,7 @@ function detailBlock(lang: Lang, d: DetailItem, detailType: ConsentPageInput['de
   const id = (g: string, n: number) => `ad-${d.index}-${g}-${n}`;
   return html`<div class="detail">
 <p><span class="item-label">${type.label.short[lang]}</span>${type.label.sensitive ? html` <span class="badge sensitive">${t(lang, 'consent.sensitive')}</span>` : ''}<br><span class="muted">${type.label.long[lang]}</span>${purposeLine([])}</p>
-${type.render(lang, d.detail) as unknown as Html}
+${new Html(String(type.render(lang, d.detail)))}
 ${d.optional ? html`<div class="choice"><input type="checkbox" name="ad.${d.index}.include" value="yes" id="ad-${d.index}-include"> <label for="ad-${d.index}-include">${t(lang, 'consent.detail.include')}</label></div>` : ''}
 ${d.groups.map((g) => html`<fieldset class="choices"><legend>${g.label[lang]}</legend>
 ${g.options.length === 0 ? html`<p class="muted">${t(lang, 'consent.choose.none')}</p>` : g.options.map((o, n) => html`<div class="choice"><input type="${g.multiple ? 'checkbox' : 'radio'}" name="ad.${d.index}.${g.name}" value="${o.id}" id="${id(g.name, n)}"> <label for="${id(g.name, n)}">${o.label}</label></div>`)}

@@ -5,12 +5,13 @@ import type { Accounts } from '../identity/accounts.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Lang } from './i18n.ts';
 import { consentPage } from './consent-page.ts';
-import { DecisionAlreadyRecordedError, type ConsentLedger } from '../consent/ledger.ts';
+import { DecisionAlreadyRecordedError, shownHash, type ConsentLedger } from '../consent/ledger.ts';
 import type { Catalogue } from '../consent/catalogue.ts';
 import type { ConsentNotices } from '../consent/notices.ts';
 import { noticeRef } from '../consent/notices.ts';
 import type { GrantTermsStore } from '../consent/grant-terms.ts';
-import { partsOf, type GrantPayload } from '../consent/grants.ts';
+import { partsOf, type GrantPayload, type Grants } from '../consent/grants.ts';
+import type { GrantModel, GrantWriter } from '../protocol/provider.ts';
 import type { AuthorizationDetailTypes } from '../consent/authorization-details/registry.ts';
 import type { LinkedResources } from '../identity/linked-resources.ts';
 import { buildConsentRequest, grantedParts, readDecision, requestedParts, type ConsentDecision, type ConsentRequest, type PromptDetails } from '../consent/consent-request.ts';
@@ -20,7 +21,6 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../storage/schema.ts';
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
-type GrantModel = InstanceType<Provider['Grant']> & { jti: string; exp?: number };
 
 export interface ConsentStepDeps {
   provider: Provider;
@@ -33,6 +33,8 @@ export interface ConsentStepDeps {
   terms: GrantTermsStore;
   detailTypes: AuthorizationDetailTypes;
   linked: LinkedResources;
+  grants: Grants;
+  grantWriter: GrantWriter;
   /** The organisation running this server, named on the screen as "not the third party". */
   operator: string;
   /** The longest ongoing access a person can allow (days). */
@@ -82,7 +84,7 @@ export function createConsentSteps(deps: ConsentStepDeps) {
     step.ctx.status = problem ? 400 : 200;
     step.ctx.type = 'html';
     step.ctx.body = consentPage(step.lang, {
-      uid: step.details.uid, csrf: step.csrf, request, catalogue: deps.catalogue, detailType, operator: deps.operator, problem,
+      uid: step.details.uid, csrf: step.csrf, shown: shownHash(request), request, catalogue: deps.catalogue, detailType, operator: deps.operator, problem,
     });
   }
 
@@ -101,79 +103,100 @@ export function createConsentSteps(deps: ConsentStepDeps) {
       render(step, await requestFor(step.details, step.clientName));
     },
 
-    /** A denial is a decision too: the ledger keeps it, with what was shown. Null when the screen was already decided. */
+    /**
+     * A denial is a decision too: the ledger keeps it, with what was shown. Refusing a client's new
+     * notice ends the grant held under the old one: the client may not go on as if nothing changed.
+     */
     async deny(step: ConsentStep): Promise<'recorded' | 'already-decided'> {
       const request = await requestFor(step.details, step.clientName);
       const recorded = await ledger.append({
         ...recordInput(step, request), ...(step.details.grantId ? { grantId: step.details.grantId } : {}),
         action: ledgerAction(request), decision: 'denied', granted: { scopes: [], claims: [], resources: {}, authorizationDetails: [] },
       }).catch(alreadyDecided);
+      if (recorded && request.action === 'reconsent' && step.details.grantId) {
+        const ended = await deps.grants.revoke(step.details.session!.accountId, step.details.grantId);
+        if (ended) {
+          await ledger.append({
+            ...recordInput(step, request), grantId: ended.id, action: 'revoke', decision: 'revoked', requested: ended.parts,
+            granted: { scopes: [], claims: [], resources: {}, authorizationDetails: [] },
+            // Not the screen's decision (that is the denial above): no interaction id, which is one decision per screen.
+            context: { ...withoutInteraction(recordInput(step, request).context), reason: 'new notice declined', after: recorded.id },
+          });
+        }
+      }
       return recorded ? 'recorded' : 'already-decided';
     },
 
-    /** Returns the grant id, 'already-decided', or undefined after re-showing the screen with a problem. */
-    async confirm(step: ConsentStep, form: URLSearchParams): Promise<string | 'already-decided' | undefined> {
+    /**
+     * Returns the grant id, 'already-decided', 'gone' (the grant was withdrawn while the screen was
+     * open), or undefined after showing the screen again with what is missing.
+     */
+    async confirm(step: ConsentStep, form: URLSearchParams): Promise<string | 'already-decided' | 'gone' | undefined> {
       const { details } = step;
       const request = await requestFor(details, step.clientName);
+      // The decision is read against the screen the person saw: if the notice, their accounts or
+      // the grant changed since, they see the new screen and decide again.
+      if (form.getAll('shown').length !== 1 || form.get('shown') !== shownHash(request)) {
+        render(step, request, 'consent.changed');
+        return undefined;
+      }
       const decision = readDecision(request, form, detailType);
       if (typeof decision === 'string') {
         render(step, request, decision);
         return undefined;
       }
-      const grant = await grantFor(details, request);
+      const accountId = details.session!.accountId;
+      const grantId = request.action === 'create' ? randomBytes(32).toString('base64url') : details.grantId!;
       const recorded = await ledger.append({
-        ...recordInput(step, request), grantId: grant.jti, action: ledgerAction(request),
+        ...recordInput(step, request), grantId, action: ledgerAction(request),
         decision: decision.declined.length || decision.declinedDetails.length || (request.duration.ongoingOffered && decision.duration === 'once') ? 'partial' : 'approved',
         granted: grantedParts(request, decision),
       }).catch(alreadyDecided);
       if (!recorded) return 'already-decided';
 
-      applyDecision(grant, details, decision);
       if (request.action === 'create') {
+        // High entropy and nothing personal: it is also the grant_id clients see.
+        const grant = new provider.Grant({ jti: grantId, accountId, clientId: request.clientId } as never) as GrantModel;
+        applyDecision(grant, request, details, decision);
         grant.exp = Math.floor(Date.now() / 1000) + (decision.duration === 'once' ? ONE_TIME_GRANT_SECONDS : decision.days! * 86_400);
+        await grant.save();
+      } else {
+        const outcome = await deps.grantWriter.update(grantId, (grant) => {
+          if (request.action === 'replace') { grant.openid = undefined; grant.resources = undefined; grant.rar = undefined; grant.rejected = undefined; }
+          applyDecision(grant, request, details, decision);
+        });
+        if (outcome === 'gone') return 'gone';
+        // Grant Management: a merge or replace ends the tokens issued under the grant before it.
+        if (request.action === 'merge' || request.action === 'replace') await deleteGrantTokens(deps.db, grantId);
       }
-      const grantId = await grant.save();
-      // Grant Management: a merge or replace ends the tokens issued under the grant before it.
-      if (request.action === 'merge' || request.action === 'replace') await deleteGrantTokens(deps.db, grantId);
       const saved = await provider.Grant.find(grantId) as (GrantModel & GrantPayload) | undefined;
       await terms.record({
-        id: grantId, accountId: details.session!.accountId, clientId: request.clientId,
+        id: grantId, accountId, clientId: request.clientId,
         duration: request.action === 'create' ? decision.duration : request.duration.fixed ?? 'ongoing',
         parts: saved ? partsOf(saved) : grantedParts(request, decision), noticeVersion: request.notice?.version ?? null,
         expiresAt: saved?.exp ? new Date(saved.exp * 1000) : null,
       });
       audit.recordInBackground({
-        type: 'consent.granted', outcome: 'success', clientId: request.clientId, subject: details.session!.accountId, ip: step.ctx.ip,
+        type: 'consent.granted', outcome: 'success', clientId: request.clientId, subject: accountId, ip: step.ctx.ip,
         details: { grantId, action: request.action, duration: decision.duration, declined: decision.declined.map((i) => i.key) },
       });
       return grantId;
     },
   };
-
-  /** The grant the decision changes: the existing one (merge, reconsent), the same id afresh (replace), or a new one. */
-  async function grantFor(details: Details, request: ConsentRequest): Promise<GrantModel> {
-    const accountId = details.session!.accountId;
-    const clientId = request.clientId;
-    if (request.action === 'replace') {
-      const existing = await provider.Grant.find(details.grantId!) as GrantModel | undefined;
-      return new provider.Grant({ jti: details.grantId, accountId, clientId, ...(existing?.exp ? { exp: existing.exp } : {}) } as never) as GrantModel;
-    }
-    const existing = details.grantId && request.action !== 'create' ? await provider.Grant.find(details.grantId) : undefined;
-    if (existing) return existing as GrantModel;
-    // High entropy and nothing personal: it is also the grant_id clients see.
-    return new provider.Grant({ jti: randomBytes(32).toString('base64url'), accountId, clientId } as never) as GrantModel;
-  }
 }
 
 /** Adds exactly what was granted; what was declined is recorded as rejected, so it is not asked again in this authorization. */
-function applyDecision(grant: GrantModel, details: Details, decision: ConsentDecision) {
+function applyDecision(grant: GrantModel, request: ConsentRequest, details: Details, decision: ConsentDecision) {
   const prompt = details.prompt.details as PromptDetails;
   const asked = prompt.missingOIDCScope ?? [];
   if (asked.includes('openid')) grant.addOIDCScope('openid');
-  if (asked.includes('offline_access')) {
+  // On a new grant, ongoing access is the duration question; on an existing one it is an item of its own.
+  if (request.action === 'create' && asked.includes('offline_access')) {
     if (decision.duration === 'ongoing') grant.addOIDCScope('offline_access');
     else grant.rejectOIDCScope('offline_access');
   }
+  // Granted now after being declined before: no longer declined.
+  for (const i of decision.granted) unreject(grant, i);
   for (const i of decision.granted) {
     if (i.kind === 'scope') grant.addOIDCScope(i.name);
     else if (i.kind === 'claim') grant.addOIDCClaims([i.name]);
@@ -190,6 +213,25 @@ function applyDecision(grant: GrantModel, details: Details, decision: ConsentDec
     grant.rejectOIDCClaims(['verified_claims']);
   }
   for (const d of decision.details) grant.addRar(d as { type: string });
+}
+
+function withoutInteraction(context: Record<string, unknown>): Record<string, unknown> {
+  const { interaction: _screen, ...rest } = context;
+  return rest;
+}
+
+function unreject(grant: GrantModel, item: ConsentDecision['granted'][number]) {
+  const rejected = grant.rejected as { openid?: { scope?: string; claims?: string[] }; resources?: Record<string, string> } | undefined;
+  if (!rejected) return;
+  const without = (words: string | undefined, word: string) => words?.split(' ').filter((w) => w && w !== word).join(' ') || undefined;
+  if (item.kind === 'scope' && rejected.openid) rejected.openid.scope = without(rejected.openid.scope, item.name);
+  if (item.kind === 'claim' && rejected.openid?.claims) rejected.openid.claims = rejected.openid.claims.filter((c) => c !== item.name);
+  if (item.kind === 'verified' && rejected.openid?.claims) rejected.openid.claims = rejected.openid.claims.filter((c) => c !== 'verified_claims');
+  if (item.kind === 'resource' && rejected.resources?.[item.resource!] !== undefined) {
+    const left = without(rejected.resources[item.resource!], item.name);
+    if (left) rejected.resources[item.resource!] = left;
+    else delete rejected.resources[item.resource!];
+  }
 }
 
 function ledgerAction(request: ConsentRequest): 'create' | 'merge' | 'replace' {

@@ -98,6 +98,7 @@ export function interactionRoutes(deps: SignInRouteDeps & ConsentStepDeps & { ac
     const grantId = await consent.confirm({ ctx, details, lang, clientName, csrf: token }, params);
     if (grantId === undefined) return; // the screen is shown again with what is missing
     if (grantId === 'already-decided') return redirectToResume(ctx, details);
+    if (grantId === 'gone') return errorPage(ctx, 409, 'grant_gone', t(lang, 'consent.gone'));
     return finish(ctx, { consent: { grantId } }, true);
   };
 

@@ -13,6 +13,7 @@ import { exportJWK, SignJWT } from 'jose';
 import type { Dispatcher } from 'undici';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { registerTestClient, type TestClient } from '../support/clients.ts';
+import { consentForm } from '../support/consent-form.ts';
 import { createUserAgent } from '../support/user-agent.ts';
 import { createTestUser, type TestUser } from '../support/users.ts';
 
@@ -465,9 +466,13 @@ describe('bad input at the sign-in and consent forms', () => {
       ['abort without csrf', () => post('abort', []), [403]],
       ['login on the consent step', () => post('login', [['csrf', csrf], ['username', user.username], ['password', user.password]]), [400]],
       ['non-UTF-8 body', () => ix.send(`${base}/confirm`, { headers: { 'content-type': FORM }, body: Buffer.from([0x63, 0x73, 0x72, 0x66, 0x3d, 0xff, 0xfe]) }), [400, 403]],
+      // The person's choices, forged: an unknown duration, a stretched expiry, a duplicated answer.
+      ['duration not offered', () => post('confirm', [['csrf', csrf], ['duration', 'forever']]), [400]],
+      ['expiry not offered', () => post('confirm', [['csrf', csrf], ['duration', 'ongoing'], ['expires_days', '36500']]), [400]],
+      ['two durations', () => post('confirm', [['csrf', csrf], ['duration', 'once'], ['duration', 'ongoing']]), [400]],
     ]);
     await healthy();
-    const confirmed = await post('confirm', [['csrf', csrf]]);
+    const confirmed = await post('confirm', consentForm(page.body));
     assert.equal(confirmed.status, 303, `consent still works: ${confirmed.status}`);
     const done = await ix.ua.follow(new URL(confirmed.headers.get('location')!, server.issuer).toString());
     assert.ok(done.redirect?.startsWith(mtls.redirectUri) && new URL(done.redirect).searchParams.get('code'), `callback with a code: ${done.redirect}`);

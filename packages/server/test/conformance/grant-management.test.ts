@@ -12,6 +12,8 @@ import { discover, pushAuthorizationRequest, redeemCallback, runCodeFlow, withNo
 import { createUserAgent } from '../support/user-agent.ts';
 import { createTestUser, type TestUser } from '../support/users.ts';
 import { createConsentLedger } from '../../src/consent/ledger.ts';
+import { createGrants } from '../../src/consent/grants.ts';
+import { consentForm } from '../support/consent-form.ts';
 
 let server: TestServer;
 let tc: TestClient;
@@ -174,5 +176,67 @@ describe('Grant Management: bad requests get the draft\'s errors, and nothing is
     const token = await managementToken(tc, 'grant_management_query');
     const bearer = await fetch(url, { headers: { authorization: `Bearer ${token}` }, dispatcher: server.dispatcher() } as RequestInit);
     assert.equal(bearer.status, 401, 'a DPoP-bound token is not a bearer token');
+  });
+});
+
+describe('Grant Management: merges show and honour what they add (security review F3, F4)', () => {
+  it('ongoing access added by a merge is an item the person ticks, never granted in passing', async () => {
+    const ua = createUserAgent(server.dispatcher(), server.issuer);
+    const created = await runCodeFlow(server, tc, signIn(), { scope: 'openid profile', grant_management_action: 'create' }, ua);
+    const grantId = created.tokens.grant_id as string;
+    const as = await discover(server, tc);
+    const par = await pushAuthorizationRequest(as, tc, { scope: 'openid profile offline_access', grant_management_action: 'merge', grant_id: grantId });
+    const screen = await ua.authorize(par.authorizationUrl, { stopAtFirstPage: true });
+    assert.match(screen.page!.body, /type="checkbox" name="item" value="scope:offline_access"/);
+    const declined = await redeemCallback(as, tc, par, (await ua.authorize(par.authorizationUrl, { answers: { items: 'none' } })).callback!);
+    assert.equal(declined.refresh_token, undefined, 'not ticked: no background access');
+    const par2 = await pushAuthorizationRequest(as, tc, { scope: 'openid profile offline_access', grant_management_action: 'merge', grant_id: grantId });
+    const allowed = await redeemCallback(as, tc, par2, (await ua.authorize(par2.authorizationUrl, {})).callback!);
+    assert.ok(allowed.refresh_token, 'ticked: ongoing access');
+  });
+
+  it('a grant withdrawn while the merge screen is open is not brought back', async () => {
+    const ua = createUserAgent(server.dispatcher(), server.issuer);
+    const created = await runCodeFlow(server, tc, signIn(), { scope: 'openid profile', grant_management_action: 'create' }, ua);
+    const grantId = created.tokens.grant_id as string;
+    const as = await discover(server, tc);
+    const par = await pushAuthorizationRequest(as, tc, { scope: 'openid email', grant_management_action: 'merge', grant_id: grantId });
+    const screen = await ua.authorize(par.authorizationUrl, { stopAtFirstPage: true });
+    const uid = /\/interaction\/([^/?"]+)/.exec(screen.page!.url)![1]!;
+    const form = consentForm(screen.page!.body);
+    // Meanwhile, on My consents, the person withdraws the whole grant.
+    const revoked = await createGrants(server.app.storage.db).revoke(user.id, grantId);
+    assert.ok(revoked, `revoked ${grantId}`);
+    // Withdrawing a grant ends what is in flight under it too (this screen's interaction included).
+    const stale = await ua.post(`${server.issuer}/interaction/${uid}/confirm`, form);
+    assert.ok(stale.status === 400 || stale.status === 409, `refused: ${stale.status}`);
+    const row = await server.app.storage.db.selectFrom('oidc_models').select('id').where('model', '=', 'Grant').where('id', '=', grantId).executeTakeFirst();
+    assert.equal(row, undefined, 'the revoked grant stays revoked');
+    const terms = await server.app.storage.db.selectFrom('consent_grants').select('status').where('id', '=', grantId).executeTakeFirstOrThrow();
+    assert.equal(terms.status, 'revoked');
+  });
+});
+
+describe('Grant Management: a merge does not undo a part withdrawn while its screen was open (security review F4)', () => {
+  it('the screen is shown again with the grant as it is now; the withdrawn part stays withdrawn', async () => {
+    const ua = createUserAgent(server.dispatcher(), server.issuer);
+    const created = await runCodeFlow(server, tc, signIn(), { scope: 'openid profile email', grant_management_action: 'create' }, ua);
+    const grantId = created.tokens.grant_id as string;
+    const as = await discover(server, tc);
+    const par = await pushAuthorizationRequest(as, tc, { scope: 'openid phone', grant_management_action: 'merge', grant_id: grantId });
+    const screen = await ua.authorize(par.authorizationUrl, { stopAtFirstPage: true });
+    const uid = /\/interaction\/([^/?"]+)/.exec(screen.page!.url)![1]!;
+    const withdrawn = await createGrants(server.app.storage.db).withdrawPart(user.id, grantId, { kind: 'scope', scope: 'email' });
+    assert.equal(typeof withdrawn, 'object');
+    const stale = await ua.post(`${server.issuer}/interaction/${uid}/confirm`, consentForm(screen.page!.body));
+    assert.equal(stale.status, 400);
+    const page = await stale.text();
+    assert.match(page, /changed while it was open/);
+    const confirmed = await ua.post(`${server.issuer}/interaction/${uid}/confirm`, consentForm(page));
+    assert.equal(confirmed.status, 303);
+    const view = await createGrants(server.app.storage.db).managementView(grantId);
+    const scopes = String((view!.body.scopes as Array<{ scope: string }>)[0]!.scope).split(' ');
+    assert.ok(scopes.includes('phone'), 'the merge applied');
+    assert.ok(!scopes.includes('email'), 'the withdrawal stands');
   });
 });

@@ -171,3 +171,64 @@ describe('RAR: bad authorization details are invalid_authorization_details, befo
       (err: unknown) => err instanceof oauth.ResponseBodyError && err.error === 'invalid_authorization_details', 'a type not registered for the client');
   });
 });
+
+describe('RAR: a client cannot widen at the token endpoint what the person granted (security review F1, F2, F7)', () => {
+  const DPoPFor = () => oauth.DPoP(tc.client, tc.dpopKeys!);
+
+  it('details added when redeeming the code or refreshing are refused', async () => {
+    const { as, par } = await request(ACCOUNT_INFO, BANK);
+    const ua = createUserAgent(server.dispatcher(), server.issuer);
+    const { callback } = await ua.authorize(par.authorizationUrl, { username: user.username, password: user.password });
+    const params = oauth.validateAuthResponse(as, tc.client, new URL(callback!), par.state);
+    // The client slips a transfer into the code redemption: refused, and the code is not spent on it.
+    const injected = { resource: BANK, authorization_details: JSON.stringify(TRANSFER) };
+    const res = await withNonceRetry(async () => oauth.authorizationCodeGrantRequest(as, tc.client, tc.clientAuth, params, tc.redirectUri, par.verifier,
+      { ...tc.options, DPoP: DPoPFor(), additionalParameters: injected }));
+    assert.equal(res.status, 400);
+    assert.equal((await res.json() as { error: string }).error, 'invalid_authorization_details');
+
+    // A fresh flow: refreshing with a detail it was not granted is refused; with the granted one it is fine.
+    const fresh = await request(ACCOUNT_INFO, BANK);
+    const cb = await ua.authorize(fresh.par.authorizationUrl, { username: user.username, password: user.password });
+    const tokens = await redeemCallback(as, tc, fresh.par, cb.callback!);
+    const refresh = (extra: Record<string, string>) => withNonceRetry(async () => oauth.refreshTokenGrantRequest(as, tc.client, tc.clientAuth, tokens.refresh_token!, { ...tc.options, DPoP: DPoPFor(), additionalParameters: extra }));
+    const widened = await refresh({ resource: BANK, authorization_details: JSON.stringify(TRANSFER) });
+    assert.equal(widened.status, 400);
+    assert.equal((await widened.json() as { error: string }).error, 'invalid_authorization_details');
+    // Without the parameter the refresh carries exactly what was granted.
+    const plain = await refresh({});
+    assert.equal(plain.status, 200);
+    assert.deepEqual((await plain.json() as { authorization_details: unknown }).authorization_details, tokens.authorization_details);
+  });
+
+  it('client credentials carry no authorization details (nobody consented)', async () => {
+    const cc = await registerTestClient(server, { auth: 'private_key_jwt', binding: 'dpop', grantTypes: ['client_credentials'], metadata: { authorization_details_types: ['domestic_transfer'] } });
+    const as = await discover(server, cc);
+    const res = await withNonceRetry(async () => oauth.clientCredentialsGrantRequest(as, cc.client, cc.clientAuth,
+      { resource: BANK, authorization_details: JSON.stringify(TRANSFER) }, { ...cc.options, DPoP: oauth.DPoP(cc.client, cc.dpopKeys!) }));
+    assert.equal(res.status, 400);
+    assert.equal((await res.json() as { error: string }).error, 'invalid_authorization_details');
+  });
+
+  it('a payment cannot be merged or replaced into an ongoing grant', async () => {
+    const { as, par } = await request(ACCOUNT_INFO, BANK);
+    const ua = createUserAgent(server.dispatcher(), server.issuer);
+    const tokens = await redeemCallback(as, tc, par, (await ua.authorize(par.authorizationUrl, { username: user.username, password: user.password })).callback!);
+    for (const action of ['merge', 'replace']) {
+      await assert.rejects(pushAuthorizationRequest(as, tc, { scope: 'openid', resource: BANK, authorization_details: JSON.stringify(TRANSFER), grant_management_action: action, grant_id: tokens.grant_id as string }),
+        (err: unknown) => err instanceof oauth.ResponseBodyError && err.error === 'invalid_request', action);
+    }
+  });
+
+  it('the transfer is shown in words on the screen, not as markup', async () => {
+    const { par } = await request(TRANSFER, BANK);
+    const fresh = createUserAgent(server.dispatcher(), server.issuer);
+    const signIn = await fresh.follow(par.authorizationUrl);
+    const uid = /\/interaction\/([^/?"]+)/.exec(signIn.page!.url)![1]!;
+    const login = await fresh.post(`${server.issuer}/interaction/${uid}/login`, { csrf: /name="csrf" value="([^"]+)"/.exec(signIn.page!.body)![1]!, username: user.username, password: user.password });
+    const body = (await fresh.follow(new URL(login.headers.get('location')!, server.issuer).toString())).page!.body;
+    assert.doesNotMatch(body, /&lt;(dl|dt|dd|strong)/, 'the rendering is markup, not escaped text');
+    assert.match(body, /12,000/);
+    assert.match(body, /株式会社 関所商店/);
+  });
+});

@@ -14,6 +14,8 @@ export interface ConsentAnswers {
 
 export function consentForm(body: string, answers: ConsentAnswers = {}): Array<[string, string]> {
   const form: Array<[string, string]> = [['csrf', /name="csrf" value="([^"]+)"/.exec(body)![1]!]];
+  const shown = /name="shown" value="([^"]+)"/.exec(body)?.[1];
+  if (shown) form.push(['shown', shown]);
   const inputs = [...body.matchAll(/<input type="(checkbox|radio)" name="([^"]+)" value="([^"]*)" id="([^"]+)"[^>]*>\s*<label for="[^"]+">([\s\S]*?)<\/label>/g)]
     .map((m) => ({ kind: m[1]!, name: m[2]!, value: unescape(m[3]!), label: m[5]! }));
   const items = inputs.filter((i) => i.name === 'item');

@@ -1,21 +1,54 @@
 import { render, seeOther, type AccountRequest } from './context.ts';
 import { t } from '../i18n.ts';
 import { parseGrantPart } from '../../consent/grants.ts';
-import { consentsPage } from './consents-pages.ts';
+import { consentsPage, SHORTEN_DAYS } from './consents-pages.ts';
 
 /** How many decisions the page lists; the ledger keeps them all for their retention period. */
 const SHOWN = 200;
 
 export async function showConsents(r: AccountRequest, error?: string, status = 200) {
-  const [grants, records] = await Promise.all([r.deps.grants.listActive(r.account.id), r.deps.ledger.forSubject(r.account.id, SHOWN)]);
+  const [live, ended, records] = await Promise.all([
+    r.deps.grants.listActive(r.account.id), r.deps.grants.listEnded(r.account.id), r.deps.ledger.forSubject(r.account.id, SHOWN),
+  ]);
+  // A one-time grant whose token was issued is spent: it is listed with the ended ones, not as access to withdraw.
+  const grants = live.filter((g) => g.status !== 'used');
+  const endedGrants = [...live.filter((g) => g.status === 'used'), ...ended]
+    .sort((a, b) => (b.endedAt ?? b.lastUsedAt ?? b.createdAt ?? new Date(0)).getTime() - (a.endedAt ?? a.lastUsedAt ?? a.createdAt ?? new Date(0)).getTime());
   const clientNames = new Map<string, string>();
-  for (const id of new Set([...grants.map((g) => g.clientId), ...records.map((x) => x.clientId)])) {
+  for (const id of new Set([...live.map((g) => g.clientId), ...ended.map((g) => g.clientId), ...records.map((x) => x.clientId)])) {
     const name = await r.deps.clientName(id);
     if (name) clientNames.set(id, name);
   }
   render(r.ctx, consentsPage(r.lang, {
-    csrf: r.csrf, catalogue: r.deps.catalogue, grants, records, clientNames, done: typeof r.ctx.query.done === 'string' ? r.ctx.query.done : undefined, ...(error ? { error } : {}),
+    csrf: r.csrf, catalogue: r.deps.catalogue, detailTypes: r.deps.detailTypes, grants, ended: endedGrants, records, clientNames,
+    done: typeof r.ctx.query.done === 'string' ? r.ctx.query.done : undefined, ...(error ? { error } : {}),
   }), status);
+}
+
+/**
+ * Brings an ongoing grant's end forward (never later): from the next refresh after the new date
+ * the service gets nothing more. A ledger record like any change to a consent, with both dates.
+ */
+export async function shortenGrant(r: AccountRequest) {
+  const grantId = (r.form.id ?? '').slice(0, 100);
+  const days = Number(r.form.days);
+  if (!grantId || !SHORTEN_DAYS.includes(days)) return showConsents(r, t(r.lang, 'consents.shorten.invalid'), 400);
+  const result = await r.deps.grants.shortenExpiry(r.account.id, grantId, new Date(Date.now() + days * 86_400_000));
+  if (result === 'not-found') return showConsents(r, t(r.lang, 'consents.not-found'), 404);
+  if (result === 'not-earlier') return showConsents(r, t(r.lang, 'consents.shorten.not-earlier'), 409);
+  await r.deps.ledger.append({
+    subject: r.account.id, clientId: result.clientId, grantId, action: 'replace', decision: 'approved', channel: 'web',
+    requested: result.parts, granted: result.parts,
+    context: {
+      expiresAt: result.expiresAt.toISOString(), previousExpiresAt: result.previousExpiresAt?.toISOString() ?? null,
+      ip: r.ctx.ip, userAgent: r.ctx.get('user-agent').slice(0, 300), acr: r.session.acr, lang: r.lang,
+    },
+  });
+  r.deps.audit.recordInBackground({
+    type: 'grant.shortened', outcome: 'success', clientId: result.clientId, subject: r.account.id, ip: r.ctx.ip,
+    details: { grantId, expiresAt: result.expiresAt.toISOString(), previousExpiresAt: result.previousExpiresAt?.toISOString() ?? null },
+  });
+  seeOther(r.ctx, '/account/consents', 'grant-shortened');
 }
 
 /**

@@ -9,6 +9,7 @@ import type { ConsentLedger } from '../../consent/ledger.ts';
 import type { Receipts } from '../../consent/receipts.ts';
 import type { Grants } from '../../consent/grants.ts';
 import type { Catalogue } from '../../consent/catalogue.ts';
+import type { AuthorizationDetailTypes } from '../../consent/authorization-details/registry.ts';
 import type { LoginHistory } from '../../identity/login-history.ts';
 import type { Passkeys } from '../../identity/passkeys.ts';
 import type { RecoveryCodes } from '../../identity/recovery-codes.ts';
@@ -37,6 +38,8 @@ export interface AccountDeps {
   receipts: Receipts;
   grants: Grants;
   catalogue: Catalogue;
+  /** The authorization_details types, to describe a grant's details in plain words. */
+  detailTypes: AuthorizationDetailTypes;
   /** A client's display name (client_name), for people who do not read client ids. */
   clientName(clientId: string): Promise<string | undefined>;
   mailer: Mailer;
@@ -49,7 +52,7 @@ export interface AccountDeps {
 }
 
 /** Fields any account form may post; each handler reads the ones it needs. */
-export const FORM_FIELDS = ['csrf', 'id', 'name', 'email', 'code', 'password', 'password2', 'credential', 'confirm', 'part'] as const;
+export const FORM_FIELDS = ['csrf', 'id', 'name', 'email', 'code', 'password', 'password2', 'credential', 'confirm', 'part', 'days'] as const;
 export type FormField = (typeof FORM_FIELDS)[number];
 
 /** One request to a signed-in account page. */

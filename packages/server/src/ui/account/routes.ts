@@ -12,7 +12,7 @@ import {
 } from './security.ts';
 import { accountSignIn } from './sign-in.ts';
 import { levelOf } from '../../identity/assurance.ts';
-import { downloadReceipt, revokeGrant, showConsents, withdrawGrantPart } from './consents.ts';
+import { downloadReceipt, revokeGrant, shortenGrant, showConsents, withdrawGrantPart } from './consents.ts';
 
 interface Route {
   handler: (r: AccountRequest) => Promise<void>;
@@ -49,6 +49,7 @@ const ROUTES: Record<string, Route> = {
   'GET /account/consents': { handler: (r) => showConsents(r) },
   'POST /account/consents/revoke': { handler: revokeGrant },
   'POST /account/consents/withdraw-part': { handler: withdrawGrantPart },
+  'POST /account/consents/shorten': { handler: shortenGrant },
   'GET /account/consents/receipt': { handler: downloadReceipt },
   'POST /account/sessions/end': { handler: endSession },
   'POST /account/sessions/end-all': { handler: endAllSessions },

@@ -41,6 +41,8 @@ export const consentMessages = {
     'consent.notice.link': 'Read the notice you are agreeing to (version {version})',
     'consent.problem.consent.choose_duration': 'Choose how long the service may have access.',
     'consent.problem.consent.choose_options': 'Make a choice for each item that asks you to choose (for example, which account).',
+    'consent.problem.consent.changed': 'Something on this screen changed while it was open (for example the service’s notice). Please look at it again before you decide.',
+    'consent.gone': 'This consent was withdrawn while you were deciding, so nothing was added to it. Start again from the service.',
   },
   ja: {
     'consent.who': '要求しているサービス',
@@ -83,5 +85,7 @@ export const consentMessages = {
     'consent.notice.link': '同意の対象となる説明を読む（バージョン {version}）',
     'consent.problem.consent.choose_duration': 'アクセスを許可する期間を選んでください。',
     'consent.problem.consent.choose_options': '選択を求められている項目（例：どの口座か）をそれぞれ選んでください。',
+    'consent.problem.consent.changed': 'この画面を開いている間に内容（例：サービスの説明）が変わりました。もう一度ご確認のうえ、ご判断ください。',
+    'consent.gone': '判断している間にこの同意は取り消されたため、何も追加されていません。サービスからもう一度やり直してください。',
   },
 };
