@@ -191,9 +191,8 @@ describe('the consent ledger through the consent page', () => {
     assert.doesNotMatch(after, /Withdraw “See your e-mail address”/, 'gone from the grant');
     assert.match(after, /Withdraw “See your name and basic profile”/, 'the rest stays');
 
-    // Down to the last part, the person is told to withdraw the whole access.
-    assert.equal((await post('scope:profile')).status, 303);
-    const last = await post('scope:offline_access');
+    // Down to the last part of their data (ongoing access alone is no data), the person is told to withdraw the whole access.
+    const last = await post('scope:profile');
     assert.equal(last.status, 409);
     assert.match(await last.text(), /Withdraw its whole access instead/);
     assert.equal((await ledger().verify()).ok, true);

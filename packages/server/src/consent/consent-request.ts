@@ -51,6 +51,8 @@ export interface DetailItem {
   oneTime: boolean;
   /** Optional in the notice: a tick box to include it. */
   optional: boolean;
+  /** The notice's purposes this detail serves (ids). */
+  purposes: string[];
 }
 
 export interface DurationChoice {
@@ -123,6 +125,7 @@ export async function buildConsentRequest(input: {
     details.push({
       index, type: type.type, detail, groups: await type.choices(detail, input.linked), oneTime: type.oneTime,
       optional: data.get(`authorization_details:${type.type}`)?.optional ?? false,
+      purposes: data.get(`authorization_details:${type.type}`)?.purposes ?? [],
     });
   }
 

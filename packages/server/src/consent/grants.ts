@@ -151,7 +151,8 @@ export function createGrants(db: Kysely<Database>) {
         : part.kind === 'claim' ? before.claims.includes(part.claim)
           : (before.resources[part.resource] ?? []).includes(part.scope);
       if (!has) return 'not-found';
-      const left = before.scopes.filter((x) => x !== 'openid' && !(part.kind === 'scope' && x === part.scope)).length
+      // Signing in and ongoing access alone are no consent to any data: withdraw the whole grant then.
+      const left = before.scopes.filter((x) => x !== 'openid' && x !== 'offline_access' && !(part.kind === 'scope' && x === part.scope)).length
         + before.claims.filter((x) => !(part.kind === 'claim' && x === part.claim)).length
         + Object.entries(before.resources).reduce((n, [r, list]) => n + list.filter((x) => !(part.kind === 'resource' && r === part.resource && x === part.scope)).length, 0)
         + before.authorizationDetails.length;
@@ -242,7 +243,7 @@ export function createGrants(db: Kysely<Database>) {
     const index = rar.findIndex((d) => detailHash(d) === hash);
     if (index < 0) return 'not-found' as const;
     const before = partsOf(payload);
-    const left = before.scopes.filter((x) => x !== 'openid').length + before.claims.length
+    const left = before.scopes.filter((x) => x !== 'openid' && x !== 'offline_access').length + before.claims.length
       + Object.values(before.resources).reduce((n, list) => n + list.length, 0) + rar.length - 1;
     if (left === 0) return 'last' as const;
     const kept = rar.filter((_, i) => i !== index);
