@@ -1,3 +1,4 @@
+import { parseNoticeRef } from './notices.ts';
 import { importJWK, SignJWT, type JWK } from 'jose';
 import type { ConsentRecord } from './ledger.ts';
 
@@ -35,6 +36,8 @@ export function createReceipts(keys: JWK[], who: ReceiptIssuer) {
         consentReceiptID: record.id,
         piiPrincipalId: record.subject,
         piiControllers: [{ piiController: who.controller, ...(who.contact ? { contact: who.contact } : {}), url: who.issuer }],
+        // Kantara's policyUrl: the exact version of the client's notice the person was shown.
+        policyUrl: noticeUrl(who.issuer, record.noticeVersion),
         services: [{
           service: record.clientId,
           purposes: [{
@@ -65,3 +68,9 @@ export function createReceipts(keys: JWK[], who: ReceiptIssuer) {
   };
 }
 export type Receipts = ReturnType<typeof createReceipts>;
+
+function noticeUrl(issuer: string, noticeVersion: string | null): string {
+  const ref = noticeVersion ? parseNoticeRef(noticeVersion) : undefined;
+  const base = issuer.replace(/\/$/, '');
+  return ref ? `${base}/notices/${encodeURIComponent(ref.clientId)}/${ref.version}` : base;
+}
