@@ -29,6 +29,7 @@ import { createGrants, type Grants } from './consent/grants.ts';
 import type { ConsentLedger } from './consent/ledger.ts';
 import { createCatalogue } from './consent/catalogue.ts';
 import { createGrantTerms } from './consent/grant-terms.ts';
+import { createGrantEndings } from './consent/grant-endings.ts';
 import { createConsentNotices } from './consent/notices.ts';
 import { createAuthorizationDetailTypes } from './consent/authorization-details/registry.ts';
 import { createLinkedResources } from './identity/linked-resources.ts';
@@ -82,9 +83,15 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
     const detailTypes = createAuthorizationDetailTypes(config.consent.authorizationDetailTypes);
     const ledger = createConsentLedger(storage.db, { retentionDays: config.consent.retentionDays });
     const grants = createGrants(storage.db);
+    const endings = createGrantEndings({ terms, ledger, audit });
     const provider = createProvider({
       config, db: storage.db, accounts, identityAssurance, audit, logger,
-      consent: { terms, detailTypes, noticeVersion: (clientId) => notices.currentVersion(clientId) },
+      consent: {
+        terms, detailTypes, noticeVersion: (clientId) => notices.currentVersion(clientId),
+        grantEnded: (grantId, by, reason) => {
+          endings.ended(grantId, by, by === 'subject' ? 'web' : 'api', reason).catch((err: unknown) => logger.error('recording an ended grant failed', { err }));
+        },
+      },
       grantManagement: grantManagementService(grants, ledger, audit),
       jwks: { keys: privateJwks as never },
       cookieKeys: [cookieKey],
@@ -135,7 +142,7 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
     }));
 
     const purgeTimer = setInterval(() => {
-      Promise.all([purgeExpired(storage.db), passkeys.purgeExpiredChallenges(), throttle.purgeExpired(), emailCodes.purgeExpired()]).then(([n]) => n).then(
+      Promise.all([purgeExpired(storage.db), passkeys.purgeExpiredChallenges(), throttle.purgeExpired(), emailCodes.purgeExpired(), endings.sweepExpired()]).then(([n]) => n).then(
         (n) => { if (n) logger.debug('expired protocol records purged', { count: n }); },
         (err: unknown) => logger.error('purge failed', { err }),
       );

@@ -1,42 +1,16 @@
 /** `sekisho user link | links | unlink` as an operator uses them: separate processes on one data folder. */
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { generateKekValue } from '../src/keys/kek.ts';
-import { openStorage } from '../src/storage/db.ts';
-import { migrate } from '../src/storage/migrate.ts';
 import { createAccounts } from '../src/identity/accounts.ts';
+import { useCliFolder } from './support/cli.ts';
 
-const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
-let dir: string;
-let env: NodeJS.ProcessEnv;
-
-function run(args: string[], input = '', extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env: { ...env, ...extraEnv } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d; });
-    child.stderr.on('data', (d: Buffer) => { stderr += d; });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
+const cli = useCliFolder('sekisho-cli-links-');
+const run = cli.run;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sekisho-cli-links-'));
-  env = { PATH: process.env.PATH, SEKISHO_DATA_DIR: join(dir, 'data'), SEKISHO_KEY_ENCRYPTION_KEY: generateKekValue(), SEKISHO_LOG_LEVEL: 'warn' };
   // The account exists already (created at sign-up or by `user add`); here the test makes it.
-  const storage = await openStorage({ dataDir: env.SEKISHO_DATA_DIR! });
-  try {
-    await migrate(storage.db);
-    await createAccounts(storage.db).create({ username: 'hanako', password: 'a long enough password' });
-  } finally { await storage.close(); }
+  await cli.withStorage((db) => createAccounts(db).create({ username: 'hanako', password: 'a long enough password' }));
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('sekisho user link / links / unlink', () => {
   it('links a bank account and a patient record, lists them, unlinks one; each change is audited without the ref', async () => {
@@ -92,8 +66,7 @@ describe('sekisho user link / links / unlink', () => {
     await refused(['unlink', 'hanako'], 64, /needs a username and an id/);
     await refused(['unlink', 'hanako', '00000000-0000-0000-0000-000000000000'], 1, /hanako has no linked resource 00000000/);
     // Another person's resource is not this person's to unlink.
-    const storage = await openStorage({ dataDir: env.SEKISHO_DATA_DIR! });
-    try { await createAccounts(storage.db).create({ username: 'taro', password: 'a long enough password' }); } finally { await storage.close(); }
+    await cli.withStorage((db) => createAccounts(db).create({ username: 'taro', password: 'a long enough password' }));
     const theirs = JSON.parse((await run(['user', 'link', 'taro', '--kind', 'bank_account', '--ref', '9', '--label', 'Taro'])).stdout).id;
     await refused(['unlink', 'hanako', theirs], 1, /hanako has no linked resource/);
     assert.match((await run(['user', 'links', 'taro'])).stdout, new RegExp(`^${theirs}\t`));

@@ -1,56 +1,29 @@
 /** `sekisho client notice …` as an operator uses it: separate processes on one data folder. */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateKekValue } from '../src/keys/kek.ts';
-import { openStorage } from '../src/storage/db.ts';
-import { migrate } from '../src/storage/migrate.ts';
 import { createClientsRepository, type ClientsRepository } from '../src/storage/clients-repo.ts';
 import { noticeHash, type NoticeContent } from '../src/consent/notices.ts';
+import { useCliFolder } from './support/cli.ts';
 
-const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
 // The documented example (docs/consent-notices.md) is what the operator publishes here.
 const DOC = readFileSync(new URL('../../../docs/consent-notices.md', import.meta.url), 'utf8');
 const EXAMPLE = JSON.parse(/```json\n([\s\S]*?)\n```/.exec(DOC)![1]!) as NoticeContent;
-let dir: string;
-let env: NodeJS.ProcessEnv;
-
-function run(args: string[], input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d; });
-    child.stderr.on('data', (d: Buffer) => { stderr += d; });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
+const cli = useCliFolder('sekisho-cli-notices-');
+const run = cli.run;
 
 /** The clients table as `client add` and `client remove` leave it (those commands have their own tests in cli.test.ts). */
 async function withClients(fn: (clients: ClientsRepository) => Promise<unknown>): Promise<void> {
-  const storage = await openStorage({ dataDir: join(dir, 'data') });
-  try {
-    await migrate(storage.db);
-    await fn(createClientsRepository(storage.db));
-  } finally { await storage.close(); }
+  await cli.withStorage((db) => fn(createClientsRepository(db)));
 }
-
-before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'sekisho-cli-notices-'));
-  env = { PATH: process.env.PATH, SEKISHO_DATA_DIR: join(dir, 'data'), SEKISHO_KEY_ENCRYPTION_KEY: generateKekValue(), SEKISHO_LOG_LEVEL: 'warn' };
-});
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('sekisho client notice', () => {
   it('publishes versions of a registered client\'s notice; identical content makes none; each new one is audited', async () => {
     await withClients((clients) => clients.insert({ client_id: 'kakeibo-biyori', client_name: 'Kakeibo Biyori', redirect_uris: ['https://kakeibo-biyori.example.jp/callback'] }));
 
-    writeFileSync(join(dir, 'notice.json'), JSON.stringify(EXAMPLE));
-    const first = await run(['client', 'notice', 'publish', 'kakeibo-biyori', '--file', join(dir, 'notice.json')]);
+    writeFileSync(join(cli.dir, 'notice.json'), JSON.stringify(EXAMPLE));
+    const first = await run(['client', 'notice', 'publish', 'kakeibo-biyori', '--file', join(cli.dir, 'notice.json')]);
     assert.equal(first.code, 0, first.stderr);
     assert.deepEqual(JSON.parse(first.stdout), { client_id: 'kakeibo-biyori', version: 1, unchanged: false, notice: 'kakeibo-biyori@1', hash: noticeHash(EXAMPLE) });
 

@@ -1,42 +1,19 @@
 /** The sekisho command as an operator uses it: separate processes on one data folder. */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
 import { sql } from 'kysely';
 import { createConsentLedger } from '../src/consent/ledger.ts';
-import { generateKekValue } from '../src/keys/kek.ts';
-import { openStorage } from '../src/storage/db.ts';
-import { migrate } from '../src/storage/migrate.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { createMailer } from '../src/mail/mailer.ts';
 import { signupCode, passkeyAdded } from '../src/mail/messages.ts';
+import { useCliFolder } from './support/cli.ts';
 
-const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
-let dir: string;
-let env: NodeJS.ProcessEnv;
-
-function run(args: string[], input = '', extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env: { ...env, ...extraEnv } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d; });
-    child.stderr.on('data', (d: Buffer) => { stderr += d; });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
-
-before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'sekisho-cli-'));
-  env = { PATH: process.env.PATH, SEKISHO_DATA_DIR: join(dir, 'data'), SEKISHO_KEY_ENCRYPTION_KEY: generateKekValue(), SEKISHO_LOG_LEVEL: 'warn' };
-});
-after(() => rmSync(dir, { recursive: true, force: true }));
+const cli = useCliFolder('sekisho-cli-');
+const run = cli.run;
 
 describe('sekisho CLI', () => {
   it('migrate applies once, then reports up to date', async () => {
@@ -54,8 +31,8 @@ describe('sekisho CLI', () => {
       jwks: { keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' }] },
       redirect_uris: ['https://fintech.example.jp/callback'], dpop_bound_access_tokens: true,
     };
-    writeFileSync(join(dir, 'client.json'), JSON.stringify(metadata));
-    const added = await run(['client', 'add', '--file', join(dir, 'client.json')]);
+    writeFileSync(join(cli.dir, 'client.json'), JSON.stringify(metadata));
+    const added = await run(['client', 'add', '--file', join(cli.dir, 'client.json')]);
     assert.equal(added.code, 0, added.stderr);
     assert.equal(JSON.parse(added.stdout).client_id, 'fintech-app');
 
@@ -163,7 +140,7 @@ describe('sekisho CLI', () => {
 
   it('assisted recovery: set-email and set-password (from stdin) end the sessions and tell the old address', async () => {
     // Its own data folder: the mail it sends must not show up in the mailbox test.
-    const own = { SEKISHO_DATA_DIR: join(dir, 'data-assisted') };
+    const own = { SEKISHO_DATA_DIR: join(cli.dir, 'data-assisted') };
     const added = await run(['user', 'add', '--username', 'shiro'], 'the first password\n', own);
     assert.equal(added.code, 0, added.stderr);
     assert.equal((await run(['user', 'set-email', 'shiro', 'not-an-address'], '', own)).code, 65);
@@ -173,13 +150,12 @@ describe('sekisho CLI', () => {
     assert.equal((await run(['user', 'set-password', 'shiro'], 'short\n', own)).code, 65, 'too short');
     const reset = await run(['user', 'set-password', 'shiro'], 'a brand new passphrase\n', own);
     assert.equal(reset.code, 0, reset.stderr);
-    const storage = await openStorage({ dataDir: own.SEKISHO_DATA_DIR } as never);
-    try {
-      const row = await storage.db.selectFrom('accounts').select(['email']).where('username', '=', 'shiro').executeTakeFirstOrThrow();
+    await cli.withStorage(async (db) => {
+      const row = await db.selectFrom('accounts').select(['email']).where('username', '=', 'shiro').executeTakeFirstOrThrow();
       assert.equal(row.email, 'shiro@example.jp', 'stored lower-case and usable for e-mail recovery');
-      const mail = await storage.db.selectFrom('mail_outbox').select(['recipient', 'subject']).where('recipient', '=', 'shiro@example.jp').execute();
+      const mail = await db.selectFrom('mail_outbox').select(['recipient', 'subject']).where('recipient', '=', 'shiro@example.jp').execute();
       assert.equal(mail.length, 1, 'the password reset is told to the address on record');
-    } finally { await storage.close(); }
+    }, own.SEKISHO_DATA_DIR);
     const events = (await run(['audit', 'list', '--type', 'password.changed'], '', own)).stdout.trim().split('\n').map((l) => JSON.parse(l));
     assert.equal(events.at(-1).details.via, 'cli');
     assert.equal((await run(['user', 'set-password', 'nobody'], 'a brand new passphrase\n', own)).code, 1);
@@ -188,28 +164,27 @@ describe('sekisho CLI', () => {
   it('consent verify finds a tampered ledger record; consent receipt prints a signed receipt', async () => {
     // Any command that starts the app makes the schema and the signing keys.
     assert.equal((await run(['user', 'add', '--username', 'goro'], 'a long enough password\n')).code, 0);
-    const storage = await openStorage({ dataDir: join(dir, 'data') } as never);
-    let id: string;
-    try {
-      const ledger = createConsentLedger(storage.db, { retentionDays: 1096 });
+    const id = await cli.withStorage(async (db) => {
+      const ledger = createConsentLedger(db, { retentionDays: 1096 });
       const parts = { scopes: ['openid', 'accounts'], claims: [], resources: {}, authorizationDetails: [] };
+      let last = '';
       for (const subject of ['a', 'b', 'c']) {
-        id = (await ledger.append({ subject, clientId: 'app', action: 'create', decision: 'approved', channel: 'web', requested: parts, granted: parts, context: {} })).id;
+        last = (await ledger.append({ subject, clientId: 'app', action: 'create', decision: 'approved', channel: 'web', requested: parts, granted: parts, context: {} })).id;
       }
-    } finally { await storage.close(); }
+      return last;
+    });
     const ok = await run(['consent', 'verify']);
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(JSON.parse(ok.stdout).records, 3);
-    const receipt = await run(['consent', 'receipt', id!]);
+    const receipt = await run(['consent', 'receipt', id]);
     assert.equal(receipt.code, 0, receipt.stderr);
     assert.equal(decodeProtectedHeader(receipt.stdout.trim()).typ, 'consent-receipt+jwt');
     assert.equal((await run(['consent', 'receipt', '00000000-0000-0000-0000-000000000000'])).code, 1);
 
-    const again = await openStorage({ dataDir: join(dir, 'data') } as never);
-    try {
-      await sql`ALTER TABLE consent_records DISABLE TRIGGER consent_records_append_only`.execute(again.db);
-      await sql`UPDATE consent_records SET decision = 'denied' WHERE subject = 'b'`.execute(again.db);
-    } finally { await again.close(); }
+    await cli.withStorage(async (db) => {
+      await sql`ALTER TABLE consent_records DISABLE TRIGGER consent_records_append_only`.execute(db);
+      await sql`UPDATE consent_records SET decision = 'denied' WHERE subject = 'b'`.execute(db);
+    });
     const broken = await run(['consent', 'verify']);
     assert.equal(broken.code, 1);
     assert.match(broken.stderr, /broken at record \d+ .*its content was changed/);
@@ -248,14 +223,12 @@ describe('sekisho CLI', () => {
     assert.match(empty.stderr, /mailbox is empty/);
 
     // The server process would write these; here the test does, on the same data folder.
-    const storage = await openStorage({ dataDir: join(dir, 'data') });
-    try {
-      await migrate(storage.db);
-      const mailer = createMailer({ config: parseConfig({}), db: storage.db, logger: createLogger('error') });
+    await cli.withStorage(async (db) => {
+      const mailer = createMailer({ config: parseConfig({}), db, logger: createLogger('error') });
       await mailer.send({ to: 'hanako@example.jp', ...signupCode({ code: '246810', minutes: 10 }) });
       await mailer.send({ to: 'taro@example.jp', ...signupCode({ code: '135790', minutes: 10 }) });
       await mailer.send({ to: 'hanako@example.jp', ...passkeyAdded({ name: 'YubiKey', when: new Date('2025-04-01T00:00:00Z') }) });
-    } finally { await storage.close(); }
+    });
 
     const all = await run(['mail', 'list']);
     assert.equal(all.code, 0, all.stderr);
@@ -276,7 +249,7 @@ describe('sekisho CLI', () => {
   });
 
   it('start serves /readyz and shuts down gracefully on SIGTERM', async () => {
-    const child = spawn(process.execPath, [MAIN, 'start'], { env: { ...env, SEKISHO_PORT: '0', SEKISHO_LOG_LEVEL: 'info' } });
+    const child = cli.spawn(['start'], { SEKISHO_PORT: '0', SEKISHO_LOG_LEVEL: 'info' });
     let output = '';
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no listening line: ${output}`)), 30_000);

@@ -11,6 +11,9 @@ import { createClientsRepository } from '../storage/clients-repo.ts';
 import { accountClaimsSchema } from '../identity/accounts.ts';
 import { startServer } from './start.ts';
 import { createAuditLog } from '../audit/audit-log.ts';
+import { createGrantEndings } from '../consent/grant-endings.ts';
+import { createGrantTerms } from '../consent/grant-terms.ts';
+import { createConsentLedger } from '../consent/ledger.ts';
 import { listMailbox } from '../mail/mailer.ts';
 import { USER_IDENTITY_HELP, USER_IDENTITY_SUBCOMMANDS, userIdentityCommand } from './user-identity-commands.ts';
 import { USER_RECOVERY_HELP, USER_RECOVERY_SUBCOMMANDS, userRecoveryCommand } from './user-recovery-commands.ts';
@@ -129,7 +132,10 @@ async function clientCommand(sub: string | undefined, args: string[], config: Co
       }
       if (!(await clients.remove(id))) { process.stderr.write(`no client ${id}\n`); return 1; }
       await app.audit.record({ type: 'client.removed', outcome: 'success', clientId: id, details: { via: 'cli' } });
-      out(`removed ${id}`);
+      // The people who consented see those consents ended, in My consents and in their history.
+      const ended = await createGrantEndings({ terms: createGrantTerms(app.storage.db), ledger: createConsentLedger(app.storage.db, { retentionDays: config.consent.retentionDays }), audit: app.audit })
+        .clientRemoved(id);
+      out(`removed ${id}${ended ? ` (${ended} consent${ended === 1 ? '' : 's'} ended)` : ''}`);
       return 0;
     }
     process.stderr.write('client add|list|show|remove\n');

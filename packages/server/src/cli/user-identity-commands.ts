@@ -1,12 +1,10 @@
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../shared/logger.ts';
-import { openStorage } from '../storage/db.ts';
-import { migrate } from '../storage/migrate.ts';
 import { createAuditLog } from '../audit/audit-log.ts';
-import { createAccounts } from '../identity/accounts.ts';
 import { createIdentityAssurance, IdentityAssuranceError, type VerificationInput } from '../identity/identity-assurance.ts';
 import { VERIFIABLE_CLAIMS, VERIFICATION_METHODS } from '../identity/identity-evidence.ts';
 import { createAccountDeletion } from '../identity/account-deletion.ts';
+import { fail, flag, out, positional, withAccount } from './user-command.ts';
 
 /**
  * `sekisho user verify | verifications | unverify | delete`: identity assurance records and
@@ -23,17 +21,6 @@ export const USER_IDENTITY_HELP = `  user verify <username> --level ial1|ial2|ia
   user delete <username>        delete an account: ends its sessions, grants and tokens, erases its data`;
 
 export const USER_IDENTITY_SUBCOMMANDS: readonly string[] = ['verify', 'verifications', 'unverify', 'delete'];
-
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
-const positional = (args: string[], n: number): string | undefined => {
-  const value = args[n];
-  return value === undefined || value.startsWith('--') ? undefined : value;
-};
-const out = (value: unknown) => process.stdout.write(typeof value === 'string' ? value + '\n' : JSON.stringify(value, null, 2) + '\n');
-const fail = (code: number, message: string) => { process.stderr.write(message + '\n'); return code; };
 
 function parseJson(raw: string | undefined, name: string): { ok: true; value: unknown } | { ok: false } {
   if (raw === undefined) return { ok: true, value: undefined };
@@ -67,13 +54,9 @@ export async function userIdentityCommand(sub: string, args: string[], config: C
     };
   }
 
-  const storage = await openStorage(config);
-  try {
-    await migrate(storage.db);
-    const audit = createAuditLog(storage.db, logger);
-    const assurance = createIdentityAssurance(storage.db);
-    const account = await createAccounts(storage.db).findByLogin(username);
-    if (!account) return fail(1, `no account ${username}`);
+  return withAccount(config, username, async (db, account) => {
+    const audit = createAuditLog(db, logger);
+    const assurance = createIdentityAssurance(db);
 
     if (sub === 'verify' && input) {
       const { claims, ...rest } = input;
@@ -118,12 +101,12 @@ export async function userIdentityCommand(sub: string, args: string[], config: C
     }
 
     if (sub === 'delete') {
-      const deleted = await createAccountDeletion(storage.db).deleteAccount(account.id, 'admin');
+      const deleted = await createAccountDeletion(db).deleteAccount(account.id, 'admin');
       if (!deleted) return fail(1, `no account ${username}`);
       await audit.record({ type: 'account.deleted', outcome: 'success', subject: account.id, details: { by: 'admin', via: 'cli', counts: deleted.counts } });
       out({ id: account.id, deleted: deleted.counts });
       return 0;
     }
     return fail(64, USER_IDENTITY_HELP);
-  } finally { await storage.close(); }
+  });
 }

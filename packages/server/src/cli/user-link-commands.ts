@@ -1,11 +1,9 @@
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../shared/logger.ts';
-import { openStorage } from '../storage/db.ts';
-import { migrate } from '../storage/migrate.ts';
 import { createAuditLog } from '../audit/audit-log.ts';
-import { createAccounts } from '../identity/accounts.ts';
 import { createLinkedResources, LinkedResourceError } from '../identity/linked-resources.ts';
 import { LINKED_RESOURCE_KINDS } from '../consent/authorization-details/registry.ts';
+import { fail, flag, out, positional, withAccount } from './user-command.ts';
 
 /**
  * `sekisho user link | links | unlink`: the bank accounts and patient records a person holds,
@@ -23,17 +21,6 @@ export const USER_LINK_HELP = `  user link <username> --kind ${LINKED_RESOURCE_K
 
 export const USER_LINK_SUBCOMMANDS: readonly string[] = ['link', 'links', 'unlink'];
 
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
-const positional = (args: string[], n: number): string | undefined => {
-  const value = args[n];
-  return value === undefined || value.startsWith('--') ? undefined : value;
-};
-const out = (value: unknown) => process.stdout.write(typeof value === 'string' ? value + '\n' : JSON.stringify(value, null, 2) + '\n');
-const fail = (code: number, message: string) => { process.stderr.write(message + '\n'); return code; };
-
 export async function userLinkCommand(sub: string, args: string[], config: Config, logger: Logger): Promise<number> {
   const username = positional(args, 0);
   if (!username) return fail(64, `user ${sub} needs a username\n\n${USER_LINK_HELP}`);
@@ -48,13 +35,9 @@ export async function userLinkCommand(sub: string, args: string[], config: Confi
   const id = positional(args, 1);
   if (sub === 'unlink' && !id) return fail(64, 'user unlink needs a username and an id (see user links)');
 
-  const storage = await openStorage(config);
-  try {
-    await migrate(storage.db);
-    const account = await createAccounts(storage.db).findByLogin(username);
-    if (!account) return fail(1, `no account ${username}`);
-    const linked = createLinkedResources(storage.db);
-    const audit = createAuditLog(storage.db, logger);
+  return withAccount(config, username, async (db, account) => {
+    const linked = createLinkedResources(db);
+    const audit = createAuditLog(db, logger);
 
     if (sub === 'link') {
       try {
@@ -84,5 +67,5 @@ export async function userLinkCommand(sub: string, args: string[], config: Confi
       return 0;
     }
     return fail(64, USER_LINK_HELP);
-  } finally { await storage.close(); }
+  });
 }

@@ -50,7 +50,7 @@ const authorizationDetailType = z.object({
     .describe('The RFC 9396 `type` value clients send. Built-in types (account_information, domestic_transfer, fhir_record_access) cannot be redefined.'),
   short: bilingual.describe('One line: what the person allows.'),
   long: bilingual.describe('What it means in plain words.'),
-  sensitive: z.boolean().default(true).describe('Health, money, identity documents: the consent screen gives it its own choice.'),
+  sensitive: z.boolean().default(true).describe('Health, money, identity documents: marked as sensitive on the consent screen, in My consents and in receipts.'),
   oneTime: z.boolean().default(false).describe('A payment or other single action: the consent is for one use only.'),
   fields: z.record(
     z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,49}$/, 'a letter, then letters, digits and _ (at most 50)')

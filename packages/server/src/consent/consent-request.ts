@@ -16,6 +16,8 @@ export interface ConsentRequest {
   /** create: a new grant; merge: added to an existing one; replace: the grant becomes this; reconsent: a new notice for what it holds. */
   action: 'create' | 'merge' | 'replace' | 'reconsent';
   notice?: { version: number; content: NoticeContent } | undefined;
+  /** The existing grant was given under an earlier version of the client's notice. */
+  noticeChanged: boolean;
   /** Granted with any decision to allow: `openid` (signing in itself) when asked. */
   signIn: boolean;
   items: ConsentItem[];
@@ -90,6 +92,8 @@ export async function buildConsentRequest(input: {
   linked: LinkedResourceList;
   maxGrantDays: number;
   existingDuration?: 'once' | 'ongoing' | undefined;
+  /** The notice version the existing grant was given under (null: none). */
+  existingNoticeVersion?: number | null | undefined;
 }): Promise<ConsentRequest> {
   const { prompt, catalogue, notice } = input;
   const data = new Map((notice?.content.data ?? []).map((d) => [d.item, d]));
@@ -137,6 +141,7 @@ export async function buildConsentRequest(input: {
   return {
     clientId: input.clientId, clientName: input.clientName, username: input.username, action: input.action,
     notice: notice ? { version: notice.version, content: notice.content } : undefined,
+    noticeChanged: input.action !== 'create' && notice !== undefined && input.existingNoticeVersion !== undefined && input.existingNoticeVersion !== notice.version,
     signIn: (prompt.missingOIDCScope ?? []).includes('openid'), items, details,
     kept: input.action === 'merge' || input.action === 'reconsent' ? input.existing ?? empty : empty,
     removed: input.action === 'replace' && input.existing ? removedBy(input.existing, items, details) : empty,

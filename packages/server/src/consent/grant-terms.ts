@@ -3,6 +3,8 @@ import type { Database } from '../storage/schema.ts';
 import type { ConsentScope } from './ledger.ts';
 
 export type GrantDuration = 'once' | 'ongoing';
+/** Who ended a grant early: the person, the client (Grant Management API, token revocation), an operator, or reuse detection. */
+export type GrantEndedBy = 'subject' | 'client' | 'admin' | 'reuse';
 export type GrantStatus = 'active' | 'used' | 'revoked' | 'expired';
 
 /** Sekisho's record of a grant: what it holds, for how long, under which notice, and how it ended. */
@@ -24,8 +26,8 @@ export interface GrantTerms {
   endReason: string | null;
 }
 
-function toTerms(r: { id: string; account_id: string; client_id: string; duration: GrantDuration; status: 'active' | 'used' | 'revoked'; parts: unknown; notice_version: number | null; created_at: Date; updated_at: Date; expires_at: Date | null; used_at: Date | null; ended_at: Date | null; ended_by: string | null; end_reason: string | null }, now = Date.now()): GrantTerms {
-  const expired = r.status === 'active' && r.expires_at !== null && r.expires_at.getTime() <= now;
+function toTerms(r: { id: string; account_id: string; client_id: string; duration: GrantDuration; status: 'active' | 'used' | 'revoked' | 'expired'; parts: unknown; notice_version: number | null; created_at: Date; updated_at: Date; expires_at: Date | null; used_at: Date | null; ended_at: Date | null; ended_by: string | null; end_reason: string | null }, now = Date.now()): GrantTerms {
+  const expired = r.status === 'expired' || (r.status === 'active' && r.expires_at !== null && r.expires_at.getTime() <= now);
   return {
     id: r.id, accountId: r.account_id, clientId: r.client_id, duration: r.duration, status: expired ? 'expired' : r.status,
     parts: r.parts as ConsentScope, noticeVersion: r.notice_version, createdAt: r.created_at, updatedAt: r.updated_at,
@@ -60,6 +62,30 @@ export function createGrantTerms(db: Kysely<Database>) {
       return rows.map((r) => toTerms(r, now));
     },
 
+    /**
+     * The person's most recent active, ongoing grant for a client: the consent they gave is
+     * remembered across sign-ins, not only within one browser session.
+     */
+    async latestActive(accountId: string, clientId: string): Promise<string | undefined> {
+      const row = await db.selectFrom('consent_grants').select('id')
+        .where('account_id', '=', accountId).where('client_id', '=', clientId).where('status', '=', 'active').where('duration', '=', 'ongoing')
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', new Date())]))
+        .orderBy('created_at', 'desc').limit(1).executeTakeFirst();
+      return row?.id;
+    },
+
+    /**
+     * Grants whose time has come, claimed in one statement (so each expiry is recorded once, by
+     * whichever process sweeps first): the caller writes their ledger records.
+     */
+    async sweepExpired(limit = 500): Promise<GrantTerms[]> {
+      const rows = await db.updateTable('consent_grants').set({ status: 'expired', ended_at: sql<Date>`expires_at`, ended_by: 'expiry', updated_at: sql<Date>`now()` })
+        .where('id', 'in', (eb) => eb.selectFrom('consent_grants').select('id').where('status', '=', 'active').where('expires_at', '<=', new Date()).limit(limit))
+        .where('status', '=', 'active')
+        .returningAll().execute();
+      return rows.map((r) => toTerms(r));
+    },
+
     /** What the grant holds now (after a part was withdrawn). */
     async updateParts(id: string, parts: ConsentScope): Promise<void> {
       await db.updateTable('consent_grants').set({ parts: JSON.stringify(parts), updated_at: sql<Date>`now()` })
@@ -73,10 +99,18 @@ export function createGrantTerms(db: Kysely<Database>) {
       return Number(r.numUpdatedRows) === 1;
     },
 
-    /** The grant ended before its time: withdrawn by the person, the client or an operator. */
-    async end(id: string, by: 'subject' | 'client' | 'admin' | 'reuse', reason: string): Promise<void> {
-      await db.updateTable('consent_grants').set({ status: 'revoked', ended_at: sql<Date>`now()`, ended_by: by, end_reason: reason.slice(0, 200), updated_at: sql<Date>`now()` })
-        .where('id', '=', id).where('status', '!=', 'revoked').execute();
+    /** The grant ended before its time: withdrawn by the person, the client or an operator. Its terms as they were, if it was not ended already. */
+    async end(id: string, by: GrantEndedBy, reason: string): Promise<GrantTerms | undefined> {
+      const row = await db.updateTable('consent_grants').set({ status: 'revoked', ended_at: sql<Date>`now()`, ended_by: by, end_reason: reason.slice(0, 200), updated_at: sql<Date>`now()` })
+        .where('id', '=', id).where('status', 'in', ['active', 'used']).returningAll().executeTakeFirst();
+      return row && toTerms(row);
+    },
+
+    /** Every active grant of a client ends (the client was removed). */
+    async endForClient(clientId: string, reason: string): Promise<GrantTerms[]> {
+      const rows = await db.updateTable('consent_grants').set({ status: 'revoked', ended_at: sql<Date>`now()`, ended_by: 'admin', end_reason: reason.slice(0, 200), updated_at: sql<Date>`now()` })
+        .where('client_id', '=', clientId).where('status', 'in', ['active', 'used']).returningAll().execute();
+      return rows.map((r) => toTerms(r));
     },
   };
 }

@@ -124,14 +124,8 @@ export function createGrants(db: Kysely<Database>) {
      * everything issued under it end at once. Undefined when it is not that client's or is gone.
      */
     async revokeForClient(clientId: string, grantId: string): Promise<(GrantSummary & { accountId: string }) | undefined> {
-      if (!grantId || grantId.length > 100) return undefined;
-      const row = await db.deleteFrom('oidc_models').where('model', '=', 'Grant').where('id', '=', grantId)
-        .where(sql<string>`payload->>'clientId'`, '=', clientId)
-        .returning(['id', 'payload', 'expires_at']).executeTakeFirst();
+      const row = await endGrant(grantId, 'clientId', clientId, 'client', 'revoked by the client (Grant Management API)');
       if (!row) return undefined;
-      // Its tokens and codes end with it; a consent screen still open under it finds it gone.
-      await deleteGrantTokens(db, grantId);
-      await terms.end(grantId, 'client', 'revoked by the client (Grant Management API)');
       const p = row.payload as GrantPayload;
       return { ...summaryOf(row.id, p, row.expires_at), accountId: String(p.accountId), endedBy: 'client' };
     },
@@ -221,18 +215,28 @@ export function createGrants(db: Kysely<Database>) {
      * it is not theirs or no longer exists (nothing is revoked then).
      */
     async revoke(accountId: string, grantId: string): Promise<GrantSummary | undefined> {
-      if (!grantId || grantId.length > 100) return undefined;
-      // The Grant row goes first, in one statement: of two revocations at once, one wins.
-      const row = await db.deleteFrom('oidc_models').where('model', '=', 'Grant').where('id', '=', grantId)
-        .where(sql<string>`payload->>'accountId'`, '=', accountId)
-        .returning(['id', 'payload', 'expires_at']).executeTakeFirst();
-      if (!row) return undefined;
-      // Its tokens and codes end with it; a consent screen still open under it finds it gone.
-      await deleteGrantTokens(db, grantId);
-      await terms.end(grantId, 'subject', 'withdrawn by the person');
-      return summaryOf(row.id, row.payload as GrantPayload, row.expires_at);
+      const row = await endGrant(grantId, 'accountId', accountId, 'subject', 'withdrawn by the person');
+      return row ? summaryOf(row.id, row.payload as GrantPayload, row.expires_at) : undefined;
     },
   };
+
+  /**
+   * Ends a grant that is `ownerId`'s (its payload's accountId or clientId, as `owner` says) with
+   * everything issued under it; the deleted Grant row, or undefined when there was none (nothing
+   * ends then).
+   */
+  async function endGrant(grantId: string, owner: 'accountId' | 'clientId', ownerId: string, by: 'subject' | 'client', reason: string) {
+    if (!grantId || grantId.length > 100) return undefined;
+    // The Grant row goes first, in one statement: of two revocations at once, one wins.
+    const row = await db.deleteFrom('oidc_models').where('model', '=', 'Grant').where('id', '=', grantId)
+      .where(sql<string>`payload->>${sql.lit(owner)}`, '=', ownerId)
+      .returning(['id', 'payload', 'expires_at']).executeTakeFirst();
+    if (!row) return undefined;
+    // Its tokens and codes end with it; a consent screen still open under it finds it gone.
+    await deleteGrantTokens(db, grantId);
+    await terms.end(grantId, by, reason);
+    return row;
+  }
 
   /**
    * Withdraws one authorization detail, found by the hash of its content; compare-and-set on the

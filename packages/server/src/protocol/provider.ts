@@ -64,6 +64,8 @@ export interface ConsentHooks {
   detailTypes: { get(type: string): DetailTypeRules | undefined; all(): Array<DetailTypeRules & { type: string }> };
   /** The client's current consent notice version, if it has published one (memoised by the caller). */
   noticeVersion(clientId: string): Promise<number | undefined>;
+  /** A grant the library (or reuse detection) ended: its terms and the ledger record it. Runs in the background. */
+  grantEnded(grantId: string, by: 'subject' | 'client' | 'reuse', reason: string): void;
 }
 
 export interface ProviderDeps {
@@ -235,6 +237,7 @@ export function createProvider(deps: ProviderDeps): Provider {
         // RFC 6749 §4.1.2: a code used twice revokes what was issued from it.
         await deleteGrantRecords(db, grantId);
         audit.recordInBackground({ type: 'grant.revoked', outcome: 'success', details: { grantId, reason: `${model} reused` } });
+        deps.consent.grantEnded(grantId, 'reuse', `${model === 'AuthorizationCode' ? 'an authorization code' : 'a refresh token'} was used twice`);
       }
       throw new errors.InvalidGrant(`${model === 'AuthorizationCode' ? 'authorization code' : 'grant'} already consumed`);
     },
@@ -285,6 +288,13 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   applyFapiCorrections(provider);
   refuseRefreshUnderOldNotice(provider, deps);
+  // The library ends grants itself: a client revoking its refresh token, a sign-out ending access tied to it.
+  provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
+    const route = String(ctx?.oidc?.route ?? '');
+    if (route.startsWith('end_session')) deps.consent.grantEnded(grantId, 'subject', 'access tied to the sign-in ended with it');
+    else if (route === 'token') deps.consent.grantEnded(grantId, 'reuse', 'an authorization code or refresh token was used twice');
+    else deps.consent.grantEnded(grantId, 'client', 'the service revoked its refresh token');
+  });
   completeTokenResponses(provider, deps, durationOf);
   auditProviderEvents(provider, audit, logger);
   return provider;
@@ -371,7 +381,9 @@ function withConsent(deps: ProviderDeps, durationOf: DurationOf, configuration: 
       }
       // Authorization details are consented to each time (RFC 9396): each consent is its own grant.
       if (ctx.oidc.params?.authorization_details !== undefined) return undefined;
-      const sessionGrant = ctx.oidc.session!.grantIdFor(clientId);
+      // This browser's grant for the client, or else the person's latest ongoing one: a consent is
+      // remembered across sign-ins until it ends, not only within one session.
+      const sessionGrant = ctx.oidc.session!.grantIdFor(clientId) ?? await consent.terms.latestActive(accountId, clientId);
       if (!sessionGrant) return undefined;
       // A one-time grant is never reused for another authorization.
       if ((await durationOf(sessionGrant)) === 'once') return undefined;

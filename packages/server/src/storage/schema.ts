@@ -212,7 +212,7 @@ export interface ConsentGrantsTable {
   account_id: string;
   client_id: string;
   duration: 'once' | 'ongoing';
-  status: 'active' | 'used' | 'revoked';
+  status: 'active' | 'used' | 'revoked' | 'expired';
   parts: Json;
   notice_version: number | null;
   created_at: Timestamp;

@@ -102,19 +102,20 @@ ${g.options.length === 0 ? html`<p class="muted">${t(lang, 'consent.choose.none'
 
 function duration(lang: Lang, r: ConsentRequest, now: Date): Html {
   const d = r.duration;
-  if (d.fixed || (r.action !== 'create' && !d.onceOnly)) return html`<p>${t(lang, 'consent.ongoing.fixed')}</p>`;
+  if (d.fixed || (r.action !== 'create' && !d.onceOnly)) return html`<p>${t(lang, r.action === 'replace' ? 'consent.replace.fixed' : 'consent.ongoing.fixed')}</p>`;
   if (d.onceOnly) return html`<p>${t(lang, 'consent.once.only')}</p>`;
   const until = (days: number) => new Date(now.getTime() + days * 86_400_000).toLocaleDateString(lang === 'ja' ? 'ja-JP' : 'en-GB', { timeZone: 'Asia/Tokyo', year: 'numeric', month: 'long', day: 'numeric' });
   return html`<fieldset class="choices"><legend class="visually-hidden">${t(lang, 'consent.how-long')}</legend>
 <div class="choice"><input type="radio" name="duration" value="once" id="duration-once" required> <label for="duration-once">${t(lang, 'consent.once')}</label></div>
 <div class="choice"><input type="radio" name="duration" value="ongoing" id="duration-ongoing"> <label for="duration-ongoing">${t(lang, d.ongoingOffered ? 'consent.ongoing' : 'consent.session')}</label>
-<select name="expires_days" aria-label="${t(lang, 'consent.how-long')}">${d.choices.map((days) => html`<option value="${days}">${t(lang, 'consent.days', { days: String(days), date: until(days) })}</option>`)}</select></div>
+<select name="expires_days" aria-label="${t(lang, 'consent.how-long')}">${d.choices.map((days) => html`<option value="${days}">${t(lang, days === 1 ? 'consent.day' : 'consent.days', { days: String(days), date: until(days) })}</option>`)}</select></div>
 </fieldset>`;
 }
 
 /** What changes: for a merge what is kept, for a replace what is removed. */
 function changes(lang: Lang, r: ConsentRequest, service: string, catalogue: Catalogue, detailType: ConsentPageInput['detailType']): Html {
-  const lead = t(lang, `consent.changes.${r.action}`, { service, version: String(r.notice?.version ?? '') });
+  const lead = t(lang, `consent.changes.${r.action}`, { service, version: String(r.notice?.version ?? '') })
+    + (r.noticeChanged && r.action !== 'reconsent' ? ` ${t(lang, 'consent.changes.reconsent', { service, version: String(r.notice?.version ?? '') })}` : '');
   const list = (s: ConsentScope) => {
     const lines = [
       ...s.scopes.filter((x) => x !== 'openid' && x !== 'offline_access').map((x) => catalogue.scope(x).short[lang]),

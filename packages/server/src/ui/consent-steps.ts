@@ -75,6 +75,7 @@ export function createConsentSteps(deps: ConsentStepDeps) {
       verifiedClaims: verifiedClaimsAskedFor(details.params.claims).filter((c) => !allowed.has(c.claim)),
       existing: stored ? partsOf(stored as unknown as GrantPayload) : undefined,
       existingDuration: existingTerms?.duration,
+      existingNoticeVersion: existingTerms ? existingTerms.noticeVersion : undefined,
       notice: notice ? { version: notice.version, content: notice.content } : undefined,
       catalogue: deps.catalogue, detailType, linked: deps.linked.forAccount(accountId), maxGrantDays: deps.maxGrantDays,
     });
@@ -113,7 +114,7 @@ export function createConsentSteps(deps: ConsentStepDeps) {
         ...recordInput(step, request), ...(step.details.grantId ? { grantId: step.details.grantId } : {}),
         action: ledgerAction(request), decision: 'denied', granted: { scopes: [], claims: [], resources: {}, authorizationDetails: [] },
       }).catch(alreadyDecided);
-      if (recorded && request.action === 'reconsent' && step.details.grantId) {
+      if (recorded && (request.action === 'reconsent' || request.noticeChanged) && step.details.grantId) {
         const ended = await deps.grants.revoke(step.details.session!.accountId, step.details.grantId);
         if (ended) {
           await ledger.append({

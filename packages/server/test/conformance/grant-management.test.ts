@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as oauth from 'oauth4webapi';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { registerTestClient, type TestClient } from '../support/clients.ts';
-import { discover, pushAuthorizationRequest, redeemCallback, runCodeFlow, withNonceRetry } from '../support/flow.ts';
+import { discover, parErrorCode, pushAuthorizationRequest, redeemCallback, runCodeFlow, withNonceRetry } from '../support/flow.ts';
 import { createUserAgent } from '../support/user-agent.ts';
 import { createTestUser, type TestUser } from '../support/users.ts';
 import { createConsentLedger } from '../../src/consent/ledger.ts';
@@ -61,16 +61,7 @@ async function refreshFails(client: TestClient, refreshToken: string) {
   (err: unknown) => err instanceof oauth.ResponseBodyError && err.error === 'invalid_grant');
 }
 
-async function parError(client: TestClient, extra: Record<string, string>): Promise<string> {
-  const as = await discover(server, client);
-  try {
-    await pushAuthorizationRequest(as, client, extra);
-  } catch (err) {
-    if (err instanceof oauth.ResponseBodyError) return err.error;
-    throw err;
-  }
-  return 'accepted';
-}
+const parError = async (client: TestClient, extra: Record<string, string>) => parErrorCode(await discover(server, client), client, extra);
 
 describe('Grant Management: create, merge, replace, query, revoke', () => {
   it('discovery advertises the endpoint and the actions', async () => {

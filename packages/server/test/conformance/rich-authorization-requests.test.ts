@@ -10,7 +10,7 @@ import * as oauth from 'oauth4webapi';
 import { decodeJwt } from 'jose';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { registerTestClient, type TestClient } from '../support/clients.ts';
-import { discover, pushAuthorizationRequest, redeemCallback, withNonceRetry } from '../support/flow.ts';
+import { discover, parErrorCode, pushAuthorizationRequest, redeemCallback, withNonceRetry } from '../support/flow.ts';
 import { createUserAgent } from '../support/user-agent.ts';
 import { consentForm } from '../support/consent-form.ts';
 import { createTestUser, type TestUser } from '../support/users.ts';
@@ -57,16 +57,8 @@ async function request(details: unknown[], resource: string, scope = 'openid off
   return { as, par };
 }
 
-async function parError(details: unknown, resource = BANK): Promise<string> {
-  const as = await discover(server, tc);
-  try {
-    await pushAuthorizationRequest(as, tc, { scope: 'openid', resource, authorization_details: typeof details === 'string' ? details : JSON.stringify(details) });
-  } catch (err) {
-    if (err instanceof oauth.ResponseBodyError) return err.error;
-    throw err;
-  }
-  return 'accepted';
-}
+const parError = async (details: unknown, resource = BANK) => parErrorCode(await discover(server, tc), tc,
+  { scope: 'openid', resource, authorization_details: typeof details === 'string' ? details : JSON.stringify(details) });
 
 describe('RAR: account information, with the accounts the person picks', () => {
   it('the tokens, refreshes, introspection and the ledger carry only the account chosen', async () => {

@@ -61,6 +61,17 @@ export async function pushAuthorizationRequest(as: oauth.AuthorizationServer, tc
   return { requestUri: response.request_uri, expiresIn: response.expires_in, verifier, state, nonce, authorizationUrl: authorizationUrl.toString() };
 }
 
+/** Pushes an authorization request and returns the OAuth error code it is refused with, or 'accepted'. */
+export async function parErrorCode(as: oauth.AuthorizationServer, tc: TestClient, extra: Record<string, string> = {}): Promise<string> {
+  try {
+    await pushAuthorizationRequest(as, tc, extra);
+  } catch (err) {
+    if (err instanceof oauth.ResponseBodyError) return err.error;
+    throw err;
+  }
+  return 'accepted';
+}
+
 /** Validates the callback URL (JARM for Message Signing clients) and returns the code parameters. */
 export async function validateCallback(as: oauth.AuthorizationServer, tc: TestClient, callback: string, state: string): Promise<URLSearchParams> {
   const url = new URL(callback);

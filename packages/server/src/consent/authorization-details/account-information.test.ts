@@ -1,25 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { accountInformation as type } from './account-information.ts';
-import type { LinkedResource, LinkedResourceList } from './types.ts';
+import { linkedResources, validation } from './test-support.ts';
 
-const resource = (id: string, kind: string, label: string): LinkedResource =>
-  ({ id, accountId: 'acc-1', kind, ref: `ref-${id}`, label, createdAt: new Date(0) });
-const linked: LinkedResourceList = async (kind) => (kind === 'bank_account'
-  ? [resource('a1', 'bank_account', '普通 ****4567 (Main)'), resource('a2', 'bank_account', '当座 ****1234')]
-  : [resource('p1', 'fhir_patient', '山田 花子')]);
+const linked = linkedResources(['a1', 'bank_account', '普通 ****4567 (Main)'], ['a2', 'bank_account', '当座 ****1234'], ['p1', 'fhir_patient', '山田 花子']);
 
 const valid = { type: 'account_information', actions: ['list_accounts', 'read_balances', 'read_transactions'], transaction_history_days: 90, locations: ['https://api.bank.example/accounts'] };
-const detailOf = (input: unknown) => {
-  const result = type.validate(input);
-  assert.ok(result.ok, result.ok ? '' : result.message);
-  return result.detail;
-};
-const refusal = (input: unknown) => {
-  const result = type.validate(input);
-  assert.equal(result.ok, false, `accepted ${JSON.stringify(input)}`);
-  return result.ok ? '' : result.message;
-};
+const { detailOf, refusal } = validation(type);
 
 describe('account_information', () => {
   it('accepts a well-formed request, and the smallest one', () => {

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createConfiguredType, type ConfiguredTypeConfig } from './configured-type.ts';
 import { configSchema } from '../../config/schema.ts';
+import { validation } from './test-support.ts';
 
 const insurance: ConfiguredTypeConfig = {
   type: 'insurance_policy',
@@ -19,11 +20,7 @@ const valid = {
   type: 'insurance_policy', policy_kind: 'life', note: 'family', years: 5, products: ['A1', 'B2'],
   actions: ['read'], datatypes: ['cover'], identifier: 'policy-123', privileges: ['owner'], locations: ['https://api.insurer.example/'],
 };
-const refusal = (input: unknown) => {
-  const result = type.validate(input);
-  assert.equal(result.ok, false, `accepted ${JSON.stringify(input)}`);
-  return result.ok ? '' : result.message;
-};
+const { detailOf, refusal } = validation(type);
 
 describe('a configured authorization_details type', () => {
   it('takes its labels and flags from the configuration: sensitive unless said otherwise, not one-time', () => {
@@ -36,9 +33,7 @@ describe('a configured authorization_details type', () => {
   });
 
   it('accepts its fields and the RFC 9396 common members', () => {
-    const result = type.validate(valid);
-    assert.ok(result.ok);
-    assert.deepEqual(result.detail, valid);
+    assert.deepEqual(detailOf(valid), valid);
     assert.ok(type.validate({ type: 'insurance_policy', policy_kind: 'medical' }).ok, 'only the required field');
   });
 

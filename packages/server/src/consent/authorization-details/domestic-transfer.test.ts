@@ -1,13 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { domesticTransfer as type, yen } from './domestic-transfer.ts';
-import type { LinkedResource, LinkedResourceList } from './types.ts';
+import { linkedResources, validation } from './test-support.ts';
 
-const resource = (id: string, kind: string, label: string): LinkedResource =>
-  ({ id, accountId: 'acc-1', kind, ref: `ref-${id}`, label, createdAt: new Date(0) });
-const linked: LinkedResourceList = async (kind) => (kind === 'bank_account'
-  ? [resource('a1', 'bank_account', '普通 ****4567 (Main)'), resource('a2', 'bank_account', '当座 ****1234')]
-  : []);
+const linked = linkedResources(['a1', 'bank_account', '普通 ****4567 (Main)'], ['a2', 'bank_account', '当座 ****1234']);
 
 const valid = {
   type: 'domestic_transfer',
@@ -18,16 +14,7 @@ const valid = {
   remittance_information: '請求書 123',
   locations: ['https://api.bank.example/transfers'],
 };
-const detailOf = (input: unknown) => {
-  const result = type.validate(input);
-  assert.ok(result.ok, result.ok ? '' : result.message);
-  return result.detail;
-};
-const refusal = (input: unknown) => {
-  const result = type.validate(input);
-  assert.equal(result.ok, false, `accepted ${JSON.stringify(input)}`);
-  return result.ok ? '' : result.message;
-};
+const { detailOf, refusal } = validation(type);
 const without = (key: string) => Object.fromEntries(Object.entries(valid).filter(([k]) => k !== key));
 
 describe('domestic_transfer', () => {

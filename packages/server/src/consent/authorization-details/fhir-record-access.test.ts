@@ -1,13 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fhirRecordAccess as type, RECORD_TYPE_WORDS } from './fhir-record-access.ts';
-import type { LinkedResource, LinkedResourceList } from './types.ts';
+import { linkedResources, validation } from './test-support.ts';
 
-const resource = (id: string, kind: string, label: string): LinkedResource =>
-  ({ id, accountId: 'acc-1', kind, ref: `ref-${id}`, label, createdAt: new Date(0) });
-const linked: LinkedResourceList = async (kind) => (kind === 'fhir_patient'
-  ? [resource('p1', 'fhir_patient', '山田 花子'), resource('p2', 'fhir_patient', '山田 太郎（お子さま）')]
-  : [resource('a1', 'bank_account', '普通 ****4567')]);
+const linked = linkedResources(['p1', 'fhir_patient', '山田 花子'], ['p2', 'fhir_patient', '山田 太郎（お子さま）'], ['a1', 'bank_account', '普通 ****4567']);
 
 const valid = {
   type: 'fhir_record_access',
@@ -15,16 +11,7 @@ const valid = {
   actions: ['read', 'search'],
   locations: ['https://fhir.hospital.example/r4/'],
 };
-const detailOf = (input: unknown) => {
-  const result = type.validate(input);
-  assert.ok(result.ok, result.ok ? '' : result.message);
-  return result.detail;
-};
-const refusal = (input: unknown) => {
-  const result = type.validate(input);
-  assert.equal(result.ok, false, `accepted ${JSON.stringify(input)}`);
-  return result.ok ? '' : result.message;
-};
+const { detailOf, refusal } = validation(type);
 
 describe('fhir_record_access', () => {
   it('accepts every record type and action, and the smallest request', () => {

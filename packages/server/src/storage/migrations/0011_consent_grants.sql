@@ -8,7 +8,7 @@ CREATE TABLE consent_grants (
   account_id      text        NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
   client_id       text        NOT NULL,
   duration        text        NOT NULL CHECK (duration IN ('once', 'ongoing')),
-  status          text        NOT NULL CHECK (status IN ('active', 'used', 'revoked')),
+  status          text        NOT NULL CHECK (status IN ('active', 'used', 'revoked', 'expired')),
   parts           jsonb       NOT NULL,             -- what the grant allows now (the ledger's ConsentScope shape)
   notice_version  integer,                          -- the client's notice version agreed to (null: the client has none)
   created_at      timestamptz NOT NULL DEFAULT now(),
@@ -20,6 +20,10 @@ CREATE TABLE consent_grants (
   end_reason      text
 );
 CREATE INDEX consent_grants_account ON consent_grants (account_id, created_at DESC);
+-- The latest active grant of a person for a client (a consent remembered across sign-ins), and
+-- the sweep that records expiries.
+CREATE INDEX consent_grants_active ON consent_grants (account_id, client_id, created_at DESC) WHERE status = 'active';
+CREATE INDEX consent_grants_expiry ON consent_grants (expires_at) WHERE status = 'active';
 
 -- Grants given before this table existed: recorded as ongoing and active, with what they hold.
 INSERT INTO consent_grants (id, account_id, client_id, duration, status, parts, created_at, expires_at)
