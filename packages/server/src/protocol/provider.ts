@@ -402,7 +402,10 @@ function withConsent(deps: ProviderDeps, durationOf: DurationOf, configuration: 
       richAuthorizationRequests: {
         enabled: true,
         types: Object.fromEntries(consent.detailTypes.all().map(({ type: name }) => [name, {
-          validate(_ctx: unknown, detail: unknown) {
+          validate(ctx: KoaContextWithOIDC, detail: unknown) {
+            // At the token endpoint a client may only ask again for details as granted (enriched):
+            // tokenAuthorizationDetails compares them with the grant, which is stricter than this.
+            if (ctx.oidc.route === 'token') return;
             const result = consent.detailTypes.get(name)!.validate(detail);
             if (!result.ok) throw new errors.InvalidAuthorizationDetails(result.message);
           },

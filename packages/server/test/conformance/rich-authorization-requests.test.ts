@@ -167,7 +167,7 @@ describe('RAR: bad authorization details are invalid_authorization_details, befo
 describe('RAR: a client cannot widen at the token endpoint what the person granted (security review F1, F2, F7)', () => {
   const DPoPFor = () => oauth.DPoP(tc.client, tc.dpopKeys!);
 
-  it('details added when redeeming the code or refreshing are refused', async () => {
+  it('details added when redeeming the code or refreshing are refused; granted ones may be asked again', async () => {
     const { as, par } = await request(ACCOUNT_INFO, BANK);
     const ua = createUserAgent(server.dispatcher(), server.issuer);
     const { callback } = await ua.authorize(par.authorizationUrl, { username: user.username, password: user.password });
@@ -187,6 +187,9 @@ describe('RAR: a client cannot widen at the token endpoint what the person grant
     const widened = await refresh({ resource: BANK, authorization_details: JSON.stringify(TRANSFER) });
     assert.equal(widened.status, 400);
     assert.equal((await widened.json() as { error: string }).error, 'invalid_authorization_details');
+    // Asking again for the granted (enriched) details, copied from the token response, is fine.
+    const same = await refresh({ resource: BANK, authorization_details: JSON.stringify(tokens.authorization_details) });
+    assert.equal(same.status, 200, await same.clone().text());
     // Without the parameter the refresh carries exactly what was granted.
     const plain = await refresh({});
     assert.equal(plain.status, 200);
