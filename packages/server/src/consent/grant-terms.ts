@@ -86,6 +86,15 @@ export function createGrantTerms(db: Kysely<Database>) {
       return rows.map((r) => toTerms(r));
     },
 
+    /** A person's ended grants (withdrawn, used, expired), most recently ended first. */
+    async endedForAccount(accountId: string, limit = 200): Promise<GrantTerms[]> {
+      const rows = await db.selectFrom('consent_grants').selectAll().where('account_id', '=', accountId)
+        .where((eb) => eb.or([eb('status', '!=', 'active'), eb('expires_at', '<=', new Date())]))
+        .orderBy(sql`coalesce(ended_at, expires_at)`, 'desc').limit(limit).execute();
+      const now = Date.now();
+      return rows.map((r) => toTerms(r, now));
+    },
+
     /** What the grant holds now (after a part was withdrawn). */
     async updateParts(id: string, parts: ConsentScope): Promise<void> {
       await db.updateTable('consent_grants').set({ parts: JSON.stringify(parts), updated_at: sql<Date>`now()` })

@@ -83,11 +83,7 @@ export function createGrants(db: Kysely<Database>) {
 
     /** Grants that ended (withdrawn, used up, expired): kept visible for the retention period. */
     async listEnded(accountId: string, limit = 200): Promise<GrantSummary[]> {
-      const live = new Set((await active(accountId).select('id').execute()).map((r) => r.id));
-      return (await terms.forAccount(accountId, limit + live.size))
-        .filter((t) => !live.has(t.id) || t.status === 'expired')
-        .filter((t) => t.status !== 'active')
-        .slice(0, limit)
+      return (await terms.endedForAccount(accountId, limit))
         .map((t) => ({
           id: t.id, clientId: t.clientId, parts: t.parts, createdAt: t.createdAt, expiresAt: t.expiresAt, lastUsedAt: t.usedAt,
           ongoing: t.duration === 'ongoing', duration: t.duration, status: t.status, endedAt: t.endedAt ?? t.expiresAt, endedBy: t.endedBy,

@@ -1,3 +1,4 @@
+import { formatDate } from './dates.ts';
 import { t, type Lang } from './i18n.ts';
 import { html, page, Html } from './html.ts';
 import type { Catalogue, CatalogueEntry } from '../consent/catalogue.ts';
@@ -104,7 +105,7 @@ function duration(lang: Lang, r: ConsentRequest, now: Date): Html {
   const d = r.duration;
   if (d.fixed || (r.action !== 'create' && !d.onceOnly)) return html`<p>${t(lang, r.action === 'replace' ? 'consent.replace.fixed' : 'consent.ongoing.fixed')}</p>`;
   if (d.onceOnly) return html`<p>${t(lang, 'consent.once.only')}</p>`;
-  const until = (days: number) => new Date(now.getTime() + days * 86_400_000).toLocaleDateString(lang === 'ja' ? 'ja-JP' : 'en-GB', { timeZone: 'Asia/Tokyo', year: 'numeric', month: 'long', day: 'numeric' });
+  const until = (days: number) => formatDate(lang, new Date(now.getTime() + days * 86_400_000));
   return html`<fieldset class="choices"><legend class="visually-hidden">${t(lang, 'consent.how-long')}</legend>
 <div class="choice"><input type="radio" name="duration" value="once" id="duration-once" required> <label for="duration-once">${t(lang, 'consent.once')}</label></div>
 <div class="choice"><input type="radio" name="duration" value="ongoing" id="duration-ongoing"> <label for="duration-ongoing">${t(lang, d.ongoingOffered ? 'consent.ongoing' : 'consent.session')}</label>

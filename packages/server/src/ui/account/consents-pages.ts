@@ -1,3 +1,4 @@
+import { formatDate } from '../dates.ts';
 import { detailHash, type GrantSummary } from '../../consent/grants.ts';
 import type { ConsentRecord, ConsentScope } from '../../consent/ledger.ts';
 import type { Catalogue } from '../../consent/catalogue.ts';
@@ -52,7 +53,7 @@ function itemsOf(lang: Lang, w: Words, parts: ConsentScope): string[] {
 const joined = (lang: Lang, items: string[]) => items.join(lang === 'ja' ? '、' : ', ');
 
 function day(lang: Lang, date: Date): string {
-  return date.toLocaleDateString(lang === 'ja' ? 'ja-JP' : 'en-GB', { timeZone: 'Asia/Tokyo', year: 'numeric', month: 'long', day: 'numeric' });
+  return formatDate(lang, date);
 }
 
 /** The ends an ongoing grant can be brought forward to: earlier than its end, with a minute to spare. */

@@ -10,10 +10,9 @@ export async function showConsents(r: AccountRequest, error?: string, status = 2
   const [live, ended, records] = await Promise.all([
     r.deps.grants.listActive(r.account.id), r.deps.grants.listEnded(r.account.id), r.deps.ledger.forSubject(r.account.id, SHOWN),
   ]);
-  // A one-time grant whose token was issued is spent: it is listed with the ended ones, not as access to withdraw.
+  // A one-time grant whose token was issued is spent: listed with the ended ones (listEnded has it), not as access to withdraw.
   const grants = live.filter((g) => g.status !== 'used');
-  const endedGrants = [...live.filter((g) => g.status === 'used'), ...ended]
-    .sort((a, b) => (b.endedAt ?? b.lastUsedAt ?? b.createdAt ?? new Date(0)).getTime() - (a.endedAt ?? a.lastUsedAt ?? a.createdAt ?? new Date(0)).getTime());
+  const endedGrants = ended;
   const clientNames = new Map<string, string>();
   for (const id of new Set([...live.map((g) => g.clientId), ...ended.map((g) => g.clientId), ...records.map((x) => x.clientId)])) {
     const name = await r.deps.clientName(id);

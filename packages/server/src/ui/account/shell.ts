@@ -1,3 +1,4 @@
+import { formatDateTime } from '../dates.ts';
 import { describeDevice } from '../../identity/sign-in.ts';
 import { hasMessage, t, type Lang } from '../i18n.ts';
 import { html, page, type Html } from '../html.ts';
@@ -6,17 +7,10 @@ export type Section = 'profile' | 'security' | 'activity' | 'consents';
 
 const SECTIONS: Array<[Section, string]> = [['profile', '/account'], ['security', '/account/security'], ['activity', '/account/activity'], ['consents', '/account/consents']];
 
-/**
- * Times are shown in Japan time: Sekisho's people are in Japan and the server cannot know a
- * browser's zone without a script. The <time> element carries the exact instant.
- */
-const TIME_ZONE = 'Asia/Tokyo';
-
+/** A time in Japan time (ui/dates.ts); the <time> element carries the exact instant. */
 export function when(lang: Lang, date: Date | null | undefined): Html | string {
   if (!date) return '—';
-  const text = new Intl.DateTimeFormat(lang === 'ja' ? 'ja-JP' : 'en-GB', {
-    timeZone: TIME_ZONE, year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
-  }).format(date);
+  const text = formatDateTime(lang, date);
   return html`<time datetime="${date.toISOString()}">${text}</time>`;
 }
 
