@@ -10,7 +10,8 @@
  * (V8 CPU profiles of every thread to .bench-data/profiles/TARGET/), BENCH_WHATIF (experiments
  * from bench/targets/what-if.ts; such runs are labelled and written to their own results file).
  *
- * `npm run bench -- identity` runs the identity benchmark instead (bench/identity/run.ts).
+ * `npm run bench -- identity` runs the identity benchmark instead (bench/identity/run.ts);
+ * `npm run bench -- consent` the consent benchmark (bench/consent/run.ts).
  */
 import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -27,6 +28,11 @@ import type { TargetResult } from './target-process.ts';
 if (process.argv[2] === 'identity') {
   const { runIdentityBench } = await import('./identity/run.ts');
   process.exit(await runIdentityBench());
+}
+// `npm run bench -- consent`: flows/s with and without a consent decision, and the My consents page (bench/consent/run.ts).
+if (process.argv[2] === 'consent') {
+  const { runConsentBench } = await import('./consent/run.ts');
+  process.exit(await runConsentBench());
 }
 
 const env = process.env;
