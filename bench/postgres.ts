@@ -36,3 +36,41 @@ export async function createTempDatabase(baseUrl: string): Promise<TempDatabase>
     },
   };
 }
+
+/**
+ * The Sekisho engines a benchmark measures: BENCH_TARGETS (default pglite,postgres), PostgreSQL
+ * only with a database URL (else it is listed in `skipped`). Shared by the identity and consent
+ * benchmarks so both choose and name their engines alike.
+ */
+export function sekishoEngines(env: NodeJS.ProcessEnv = process.env) {
+  const databaseUrl = benchDatabaseUrl(env);
+  const wanted = (env.BENCH_TARGETS ?? 'pglite,postgres').split(',').map((s) => s.trim()).filter(Boolean);
+  const skipped: string[] = [];
+  if (wanted.includes('postgres') && !databaseUrl) skipped.push('Sekisho on PostgreSQL — set BENCH_DATABASE_URL or SEKISHO_TEST_DATABASE_URL');
+  const engines = (['pglite', 'postgres'] as const).filter((e) => wanted.includes(e) && (e !== 'postgres' || databaseUrl));
+  return { databaseUrl, engines, skipped };
+}
+
+/**
+ * Runs `run` for each target in turn, `postgres` on a fresh database of `databaseUrl`'s server
+ * (dropped afterwards whatever happens), the others with no URL. One home for that loop, used by
+ * every benchmark; also returns the PostgreSQL server's version when it ran.
+ */
+export async function runOnFreshDatabases<T extends string, R>(
+  targets: readonly T[],
+  databaseUrl: string | undefined,
+  run: (target: T, url: string | undefined) => Promise<R>,
+): Promise<{ results: R[]; postgresVersion: string | undefined }> {
+  const results: R[] = [];
+  let postgresVersion: string | undefined;
+  for (const target of targets) {
+    const database: TempDatabase | undefined = target === 'postgres' ? await createTempDatabase(databaseUrl!) : undefined;
+    try {
+      postgresVersion ??= database?.serverVersion;
+      results.push(await run(target, database?.url));
+    } finally {
+      await database?.drop();
+    }
+  }
+  return { results, postgresVersion };
+}

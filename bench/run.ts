@@ -17,7 +17,7 @@ import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describeMachine } from './machine.ts';
-import { benchDatabaseUrl, createTempDatabase, type TempDatabase } from './postgres.ts';
+import { benchDatabaseUrl, runOnFreshDatabases } from './postgres.ts';
 import { formatReport, verdicts, type RunSettings } from './report.ts';
 import { medianOfRounds } from './aggregate.ts';
 import { whatIfsFromEnv } from './targets/what-if.ts';
@@ -59,18 +59,11 @@ console.log(`Sekisho benchmark: ${targets.join(', ')} × ${settings.rounds} roun
 if (settings.whatIfs.length) console.log(`WHAT-IF EXPERIMENTS on Sekisho: ${settings.whatIfs.join(', ')} (not Sekisho as shipped)`);
 let postgresVersion: string | undefined;
 for (let round = 1; round <= settings.rounds; round++) {
-  const results: TargetResult[] = [];
-  for (const target of targets) {
+  const { results, postgresVersion: version } = await runOnFreshDatabases(targets, databaseUrl, (target, url) => {
     console.log(`… round ${round}: ${target}`);
-    // A fresh database per PostgreSQL run, dropped afterwards whatever happens.
-    const database: TempDatabase | undefined = target === 'postgres' ? await createTempDatabase(databaseUrl!) : undefined;
-    try {
-      postgresVersion ??= database?.serverVersion;
-      results.push(await runTarget(target, database?.url));
-    } finally {
-      await database?.drop();
-    }
-  }
+    return runTarget(target, url);
+  });
+  postgresVersion ??= version;
   rounds.push(results);
 }
 

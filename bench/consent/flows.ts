@@ -20,7 +20,7 @@ import type { HttpResponse } from '../load/http.ts';
 import type { Steps } from '../load/scenarios.ts';
 import { BROWSER_UA, CookieJar, csrfOf, expectStatus, locationOf, UnexpectedPage } from '../identity/browser.ts';
 import type { FlowClient } from './client.ts';
-import type { PasswordPerson } from './server-process.ts';
+import type { PasswordPerson } from '../sekisho-server-process.ts';
 
 export type Arm = 'reuse' | 'consent' | 'create';
 export const ARMS: readonly Arm[] = ['reuse', 'consent', 'create'];

@@ -31,7 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeMachine } from '../machine.ts';
 import { machineCpuSeconds } from '../cpu-meter.ts';
-import { benchDatabaseUrl, createTempDatabase, type TempDatabase } from '../postgres.ts';
+import { runOnFreshDatabases, sekishoEngines } from '../postgres.ts';
 import { runLoops, type Measurement } from '../load/measure.ts';
 import { createFlowClient } from './client.ts';
 import { accountSignIn, ARMS, codeFlow, createBrowser, signIn, type Arm, type Person } from './flows.ts';
@@ -99,11 +99,7 @@ export async function runConsentBench(): Promise<number> {
     whatIfs: consentWhatIfsFromEnv(env),
     quietWaitSeconds: Number(env.BENCH_QUIET_WAIT) > 0 ? Number(env.BENCH_QUIET_WAIT) : 0,
   };
-  const databaseUrl = benchDatabaseUrl();
-  const wanted = list(env.BENCH_TARGETS, 'pglite,postgres');
-  const skipped: string[] = [];
-  if (wanted.includes('postgres') && !databaseUrl) skipped.push('Sekisho on PostgreSQL — set BENCH_DATABASE_URL or SEKISHO_TEST_DATABASE_URL');
-  const engines = (['pglite', 'postgres'] as const).filter((e) => wanted.includes(e) && (e !== 'postgres' || databaseUrl));
+  const { engines, skipped, databaseUrl } = sekishoEngines();
   const flowSeconds = settings.parts.includes('flows') ? settings.rounds * settings.arms.length * (settings.seconds + settings.warmupSeconds + 2) + 15 : 0;
   if (settings.whatIfs.length) console.log(`WHAT-IF EXPERIMENTS in the server: ${settings.whatIfs.join(', ')} (not Sekisho as shipped)`);
   if (short) console.log(`Short run (BENCH_SECONDS < 5): ${settings.rounds} round(s), ${settings.warmupSeconds} s warm-up, concurrency ${settings.concurrency}, My consents with ${settings.seed.grants} grants and ${settings.seed.records} records (BENCH_ROUNDS, BENCH_WARMUP_SECONDS, BENCH_CONSENT_CONCURRENCY, BENCH_CONSENT_GRANTS, BENCH_CONSENT_RECORDS for more)`);
@@ -111,17 +107,7 @@ export async function runConsentBench(): Promise<number> {
   const before = await load();
   console.log(`Machine before the run: load average ${before.loadavg1.toFixed(2)}, ${before.busyCores.toFixed(2)} cores busy${before.busyCores > 0.2 ? ' — something else is running; figures will be disturbed' : ''}`);
 
-  const results: EngineResult[] = [];
-  let postgresVersion: string | undefined;
-  for (const engine of engines) {
-    const database: TempDatabase | undefined = engine === 'postgres' ? await createTempDatabase(databaseUrl!) : undefined;
-    try {
-      postgresVersion ??= database?.serverVersion;
-      results.push(await runEngine(engine, settings, database?.url));
-    } finally {
-      await database?.drop();
-    }
-  }
+  const { results, postgresVersion } = await runOnFreshDatabases(engines, databaseUrl, (engine, url) => runEngine(engine, settings, url));
 
   const machine = describeMachine(postgresVersion);
   const code = sourceState();

@@ -15,7 +15,8 @@ import type { DpopProver } from '../load/client-auth.ts';
 import { par, type ScenarioContext, type Steps } from '../load/scenarios.ts';
 import { authenticatorFor, type RequestOptions } from '../../packages/server/test/support/soft-authenticator.ts';
 import { browse, CookieJar, csrfOf, expectStatus, locationOf, UnexpectedPage, webauthnOptionsOf } from './browser.ts';
-import type { PasskeyPerson, PasswordPerson } from './server-process.ts';
+import type { PasskeyPerson } from './server-process.ts';
+import type { PasswordPerson } from '../sekisho-server-process.ts';
 
 export interface Prepared { uid: string; jar: CookieJar }
 

@@ -22,21 +22,21 @@
  * the shipped default (cores − 1); such runs are labelled, and they and runs with
  * UV_THREADPOOL_SIZE set are written to .bench-data/identity-what-if.json.
  */
-import { fork } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeMachine } from '../machine.ts';
 import { machineCpuSeconds } from '../cpu-meter.ts';
-import { benchDatabaseUrl, createTempDatabase, type TempDatabase } from '../postgres.ts';
+import { runOnFreshDatabases, sekishoEngines } from '../postgres.ts';
 import { createHttp } from '../load/http.ts';
 import { createClientAssertions, createDpop, type DpopProver } from '../load/client-auth.ts';
 import type { ScenarioContext } from '../load/scenarios.ts';
 import { distribution, type Distribution } from '../load/measure.ts';
 import { closedLoopRecords, closedLoops, openLoop, windowOf, type ClosedMeasurement, type OpenWindow } from './loops.ts';
 import { passkeySignIn, passkeyUser, passwordSignIn, passwordUser, prepareInteraction, tokenRequest, type Prepared } from './flows.ts';
-import type { FromServer, IdentityPlan, ServerWindow, ToServer } from './server-process.ts';
+import type { IdentityPlan, ServerWindow } from './server-process.ts';
+import { startServerChild } from '../server-child.ts';
 import { formatIdentityReport, signInLoadLabel } from './report.ts';
 
 export interface IdentitySettings {
@@ -83,27 +83,13 @@ export async function runIdentityBench(): Promise<number> {
     threadpoolSize: env.UV_THREADPOOL_SIZE ?? '4 (default)',
     scenarios: (['password', 'passkey', 'tokens'] as const).filter((x) => (env.BENCH_IDENTITY_SCENARIOS ?? 'password,passkey,tokens').split(',').map((s) => s.trim()).includes(x)),
   };
-  const databaseUrl = benchDatabaseUrl();
-  const wanted = (env.BENCH_TARGETS ?? 'pglite,postgres').split(',').map((s) => s.trim());
-  const skipped: string[] = [];
-  if (wanted.includes('postgres') && !databaseUrl) skipped.push('Sekisho on PostgreSQL — set BENCH_DATABASE_URL or SEKISHO_TEST_DATABASE_URL');
-  const engines = (['pglite', 'postgres'] as const).filter((e) => wanted.includes(e) && (e !== 'postgres' || databaseUrl));
+  const { engines, skipped, databaseUrl } = sekishoEngines();
   const perEngine = (7 + settings.signInRates.length) * (settings.seconds + settings.warmupSeconds + 1) + 40;
   console.log(`Sekisho identity benchmark: ${engines.join(', ')}, about ${Math.ceil((engines.length * perEngine) / 10) * 10} s`);
   const idle = await machineBusyCores(2000);
   console.log(`Machine busy before the run: ${idle.toFixed(2)} cores${idle > 0.2 ? ' — something else is running; figures will be disturbed' : ''}`);
 
-  const results: EngineResult[] = [];
-  let postgresVersion: string | undefined;
-  for (const engine of engines) {
-    const database: TempDatabase | undefined = engine === 'postgres' ? await createTempDatabase(databaseUrl!) : undefined;
-    try {
-      postgresVersion ??= database?.serverVersion;
-      results.push(await runEngine(engine, settings, database?.url));
-    } finally {
-      await database?.drop();
-    }
-  }
+  const { results, postgresVersion } = await runOnFreshDatabases(engines, databaseUrl, (engine, url) => runEngine(engine, settings, url));
 
   const machine = describeMachine(postgresVersion);
   console.log(`\n${formatIdentityReport(machine, settings, results, skipped)}`);
@@ -209,56 +195,15 @@ async function preparePool(ctx: ScenarioContext, dpops: DpopProver[], n: number)
 }
 
 function startServer(settings: IdentitySettings, databaseUrl: string | undefined) {
-  const child = fork(fileURLToPath(new URL('./server-process.ts', import.meta.url)), [], {
+  return startServerChild<IdentityPlan, ServerWindow>({
+    label: 'identity',
+    module: new URL('./server-process.ts', import.meta.url),
     env: {
       ...env,
       BENCH_IDENTITY_OPTIONS: JSON.stringify({ passwordPeople: settings.concurrency, passkeyPeople: settings.concurrency }),
       ...(databaseUrl ? { BENCH_TARGET_DATABASE_URL: databaseUrl } : {}),
     },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const waiters: Array<(m: FromServer) => void> = [];
-  let failure: Error | undefined;
-  const exited = new Promise<void>((resolve) => child.on('exit', (code) => {
-    if (code) failure = new Error(`identity server process exited with code ${code}`);
-    resolve();
-  }));
-  child.on('message', (m: FromServer) => waiters.shift()?.(m));
-  const next = <T extends FromServer['type']>(type: T) => new Promise<Extract<FromServer, { type: T }>>((resolve, reject) => {
-    waiters.push((m) => (m.type === type ? resolve(m as Extract<FromServer, { type: T }>) : reject(new Error(`expected ${type}, got ${m.type}`))));
-    void exited.then(() => reject(failure ?? new Error(`identity server process ended before ${type}`)));
-  });
-  const ask = <T extends FromServer['type']>(m: ToServer, type: T) => {
-    const reply = next(type);
-    child.send(m);
-    return reply;
-  };
-
-  return {
-    ready: next('ready').then((m) => m.plan),
-    /**
-     * Runs `body` as a measured window: the server samples before and after it (at `startAt`,
-     * a performance.now() time, when given), and this process's CPU time is taken around it.
-     */
-    async window<T>(body: () => Promise<T>, startAt?: number) {
-      if (startAt !== undefined) await sleep(Math.max(0, startAt - performance.now()));
-      await ask({ type: 'window-start' }, 'window-started');
-      const from = performance.now();
-      const cpu0 = process.cpuUsage();
-      const result = await body();
-      const to = performance.now();
-      const cpu = process.cpuUsage(cpu0);
-      const { window: server } = await ask({ type: 'window-end' }, 'window');
-      return { result, server, from, to, generatorCpuSeconds: (cpu.user + cpu.system) / 1e6 };
-    },
-    async close() {
-      if (child.exitCode === null && child.connected) {
-        await ask({ type: 'close' }, 'closed').catch(() => undefined);
-      }
-      await exited;
-      if (failure) throw failure;
-    },
-  };
 }
 
 async function machineBusyCores(ms: number): Promise<number> {

@@ -1,46 +1,29 @@
 /**
- * `npm run bench -- identity`, the server side: a real Sekisho (PGlite or PostgreSQL) in its own
- * process, with the benchmark client, people with passwords (hashed with the production scrypt
- * parameters by the accounts service) and people with passkeys (registered through the real
- * sign-up pages: e-mail code, then a WebAuthn registration from the software authenticator).
+ * `npm run bench -- identity`, the server side: a real Sekisho (PGlite or PostgreSQL, set up by
+ * bench/sekisho-server-process.ts) in its own process, with the benchmark client, people with
+ * passwords (hashed with the production scrypt parameters by the accounts service) and people with
+ * passkeys (registered through the real sign-up pages: e-mail code, then a WebAuthn registration
+ * from the software authenticator).
  * It hands the plan to the load generator (bench/identity/run.ts, another process) and, on
  * request, reports what happened inside the server during a measured window: event-loop use and
  * delay, how long a trivial job waited for libuv's thread pool, where the CPU went, statements.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pbkdf2 } from 'node:crypto';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { exportJWK, generateKeyPair, type JWK } from 'jose';
-import { createSekisho, type Sekisho } from '../../packages/server/src/app.ts';
-import { parseConfig } from '../../packages/server/src/config/load.ts';
-import { createListener, listen, shutdown } from '../../packages/server/src/http/server.ts';
-import { createLogger } from '../../packages/server/src/shared/logger.ts';
-import { generateKekValue } from '../../packages/server/src/keys/kek.ts';
-import { registerClient } from '../../packages/server/src/protocol/client-registration.ts';
-import { createClientsRepository } from '../../packages/server/src/storage/clients-repo.ts';
+import type { Sekisho } from '../../packages/server/src/app.ts';
 import { listMailbox } from '../../packages/server/src/mail/mailer.ts';
-import { REDIRECT_URI } from '../../packages/server/test/support/clients.ts';
-import { freePort } from '../targets/free-port.ts';
-import { benchClaims, RESOURCE_SERVER } from '../targets/types.ts';
 import { createHttp } from '../load/http.ts';
-import { createBackendObserver, machineCpuSeconds, processCpuSeconds } from '../cpu-meter.ts';
+import { processCpuSeconds } from '../cpu-meter.ts';
 import { installQueryCounter, queryDelta, snapshotQueries } from '../query-counter.ts';
 import { distribution, type Distribution } from '../load/measure.ts';
+import { answerLoadGenerator, createPasswordPeople, processWindow, readProcessCounters, startBenchSekisho, type PasswordPerson, type ProcessCounters, type SekishoPlan } from '../sekisho-server-process.ts';
+import type { WindowReply } from '../server-child.ts';
 import { createPasskey, type CreationOptions, type StoredPasskey } from '../../packages/server/test/support/soft-authenticator.ts';
 import { browse, CookieJar, csrfOf, expectStatus, locationOf, UnexpectedPage, webauthnOptionsOf } from './browser.ts';
 
-export interface PasswordPerson { username: string; password: string }
 export interface PasskeyPerson { email: string; passkey: StoredPasskey; /** The browser's long-lived cookies after sign-up (its device id). */ cookies: Array<[string, { value: string; path: string }]> }
 
-export interface IdentityPlan {
-  engine: 'pglite' | 'postgres';
-  issuer: string;
-  origin: string;
-  clientId: string;
-  privateJwk: JWK;
-  kid: string;
+export interface IdentityPlan extends SekishoPlan {
   passwordPeople: PasswordPerson[];
   passkeyPeople: PasskeyPerson[];
   /** As stored for the benchmark's accounts: `scrypt$N$r$p`. */
@@ -64,49 +47,24 @@ export interface ServerWindow {
   statements: Array<{ statement: string; count: number }>;
 }
 
-export type ToServer = { type: 'window-start' } | { type: 'window-end' } | { type: 'close' };
-export type FromServer = { type: 'ready'; plan: IdentityPlan } | { type: 'window-started' } | { type: 'window'; window: ServerWindow } | { type: 'closed' };
+/** The identity benchmark asks only for measured windows (bench/server-child.ts). */
+type Reply = WindowReply<IdentityPlan, ServerWindow>;
 
 const options = JSON.parse(process.env.BENCH_IDENTITY_OPTIONS ?? '{}') as { passwordPeople: number; passkeyPeople: number };
 const databaseUrl = process.env.BENCH_TARGET_DATABASE_URL || undefined;
-const send = (m: FromServer) => process.send!(m);
 
 installQueryCounter();
 const hashLimit = Number(process.env.BENCH_IDENTITY_HASH_LIMIT) > 0 ? Math.floor(Number(process.env.BENCH_IDENTITY_HASH_LIMIT)) : undefined;
-const dir = mkdtempSync(join(tmpdir(), 'sekisho-bench-identity-'));
-const port = await freePort();
-const issuer = `http://localhost:${port}`;
-const config = parseConfig({
-  issuer, port, host: '127.0.0.1', dataDir: join(dir, 'data'), databaseUrl,
-  keyEncryptionKey: generateKekValue(), logLevel: 'warn', resourceServers: [RESOURCE_SERVER],
+const sekisho = await startBenchSekisho({
+  label: 'identity', databaseUrl, grantTypes: ['client_credentials', 'authorization_code'],
   // WHAT-IF: another number of password hashes at once than the shipped default (cores − 1).
-  ...(hashLimit ? { identity: { passwordHashConcurrency: hashLimit } } : {}),
+  config: hashLimit ? { identity: { passwordHashConcurrency: hashLimit } } : {},
 });
-const logger = createLogger('warn', { target: databaseUrl ? 'postgres' : 'pglite' }, (line) => process.stderr.write(`${line}\n`));
-const app = await createSekisho(config, logger);
-const server = createListener(config, app.callback);
-await listen(server, port, '127.0.0.1');
-const origin = `http://127.0.0.1:${port}`;
-const backends = databaseUrl ? await createBackendObserver(databaseUrl) : undefined;
-
-// The benchmark client: FAPI 2.0, private_key_jwt + DPoP, as in the side-by-side benchmark.
-const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-const kid = 'bench-signing-key';
-const clientId = 'bench-client';
-await registerClient(app.provider, createClientsRepository(app.storage.db), {
-  client_id: clientId, client_name: 'Benchmark client',
-  token_endpoint_auth_method: 'private_key_jwt', token_endpoint_auth_signing_alg: 'ES256', dpop_bound_access_tokens: true,
-  grant_types: ['client_credentials', 'authorization_code'], redirect_uris: [REDIRECT_URI],
-  jwks: { keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' }] },
-});
+const { app, backends } = sekisho;
+const { issuer, origin } = sekisho.plan;
 
 // People with passwords: the accounts service hashes with its own (production) parameters.
-const passwordPeople = await Promise.all(Array.from({ length: options.passwordPeople }, async (_, i): Promise<PasswordPerson> => {
-  const username = `bench-password-${i + 1}`;
-  const password = `bench-${i + 1}-${generateKekValue().slice(0, 16)}`;
-  await app.accounts.create({ username, password, claims: benchClaims(username) });
-  return { username, password };
-}));
+const passwordPeople = await createPasswordPeople(app, 'bench-password', options.passwordPeople);
 const stored = await app.storage.db.selectFrom('accounts').select('password_hash').where('username', '=', passwordPeople[0]?.username ?? '').executeTakeFirst();
 const passwordHashParams = (stored?.password_hash ?? 'none').split('$').slice(0, 4).join('$');
 
@@ -116,56 +74,47 @@ const passkeyPeople: PasskeyPerson[] = [];
 for (let i = 0; i < options.passkeyPeople; i++) passkeyPeople.push(await signUpWithPasskey(app, `bench-passkey-${i + 1}@example.jp`));
 await http.close();
 
-send({
+process.send!({
   type: 'ready',
   plan: {
-    engine: databaseUrl ? 'postgres' : 'pglite', issuer, origin, clientId, privateJwk: await exportJWK(privateKey), kid,
+    ...sekisho.plan,
     passwordPeople, passkeyPeople, passwordHashParams, threadpoolSize: Number(process.env.UV_THREADPOOL_SIZE) || 4, hashLimit,
   },
-});
+} satisfies Reply);
 
 // Measured windows, on request of the load generator.
 const loopDelay = monitorEventLoopDelay({ resolution: 2 });
-let start: { at: number; elu: ReturnType<typeof performance.eventLoopUtilization>; thread: number; process: number; machine: number; postgres: Promise<number>; pids: Promise<number[]>; queries: Map<string, number> } | undefined;
+let start: { counters: ProcessCounters; postgres: Promise<number>; pids: Promise<number[]>; queries: Map<string, number> } | undefined;
 let probe: { timer: NodeJS.Timeout; waits: number[] } | undefined;
 
-process.on('message', async (m: ToServer) => {
+answerLoadGenerator<never, Reply>(sekisho, async (m) => {
   if (m.type === 'window-start') {
     loopDelay.reset();
     loopDelay.enable();
     probe = startThreadpoolProbe();
     const pids = backends?.pids() ?? Promise.resolve([]);
-    start = { at: performance.now(), elu: performance.eventLoopUtilization(), thread: threadCpu(), process: processCpu(), machine: machineCpuSeconds().busy, pids, postgres: pids.then(processCpuSeconds), queries: snapshotQueries() };
-    send({ type: 'window-started' });
-  } else if (m.type === 'window-end') {
-    const a = start!;
-    const at = performance.now();
-    const thread = threadCpu();
-    const proc = processCpu();
-    const machine = machineCpuSeconds().busy;
-    // Backends that closed during the window drop out of the sum; never report less than nothing.
-    const postgres = Math.max(0, processCpuSeconds(await a.pids) - (await a.postgres));
-    loopDelay.disable();
-    clearInterval(probe!.timer);
-    const ms = (ns: number) => Math.round(ns / 1e4) / 100;
-    send({
-      type: 'window',
-      window: {
-        seconds: (at - a.at) / 1000,
-        loopBusy: performance.eventLoopUtilization(performance.eventLoopUtilization(), a.elu).utilization,
-        loopDelayMs: { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) },
-        threadpoolProbeMs: distribution(probe!.waits),
-        cpu: { serverThread: thread - a.thread, otherThreads: Math.max(0, proc - a.process - (thread - a.thread)), postgresBackends: postgres, machine: machine - a.machine },
-        statements: queryDelta(a.queries, snapshotQueries()),
-      },
-    });
-  } else if (m.type === 'close') {
-    await backends?.close();
-    await shutdown(server, app, logger, 1000);
-    rmSync(dir, { recursive: true, force: true });
-    // Whatever a library may still hold open, this process is done.
-    process.send!({ type: 'closed' } satisfies FromServer, () => process.exit(0));
+    start = { counters: readProcessCounters(), pids, postgres: pids.then(processCpuSeconds), queries: snapshotQueries() };
+    return { type: 'window-started' };
   }
+  const a = start!;
+  const end = readProcessCounters();
+  // Backends that closed during the window drop out of the sum; never report less than nothing.
+  const postgres = Math.max(0, processCpuSeconds(await a.pids) - (await a.postgres));
+  loopDelay.disable();
+  clearInterval(probe!.timer);
+  const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+  const { seconds, loopBusy, cpu } = processWindow(a.counters, end);
+  return {
+    type: 'window',
+    window: {
+      seconds,
+      loopBusy,
+      loopDelayMs: { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) },
+      threadpoolProbeMs: distribution(probe!.waits),
+      cpu: { serverThread: cpu.serverThread, otherThreads: cpu.otherThreads, postgresBackends: postgres, machine: cpu.machine },
+      statements: queryDelta(a.queries, snapshotQueries()),
+    },
+  };
 });
 
 /**
@@ -180,15 +129,6 @@ function startThreadpoolProbe() {
     pbkdf2('probe', 'salt', 1, 32, 'sha256', () => waits.push(performance.now() - t0));
   }, 20);
   return { timer, waits };
-}
-
-function threadCpu(): number {
-  const u = process.threadCpuUsage();
-  return (u.user + u.system) / 1e6;
-}
-function processCpu(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
 }
 
 /** Sign-up as a person does it: e-mail, the code from the mail, then a passkey from the authenticator. */

@@ -270,7 +270,8 @@ describe('M3 JARM responses', () => {
   });
 
   it('M3: the error case (consent denied) is a JARM JWT carrying error=access_denied', async () => {
-    const p = await push(ms);
+    // prompt=consent: the person's earlier consent to this client is remembered across sign-ins.
+    const p = await push(ms, { prompt: 'consent' });
     const cb = await authorize(p, newUa(), { consent: 'deny' });
     assert.equal(cb.searchParams.get('error'), null, 'the error is inside the JWT');
     const { payload } = await jwtVerify(cb.searchParams.get('response')!, await serverJwks(), { issuer: server.issuer, audience: ms.clientId, algorithms: ALLOWED_ALGS });
