@@ -124,7 +124,7 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
       linked: createLinkedResources(storage.db), grants, grantWriter: createGrantWriter(provider, storage.db), operator: config.consent.controller, maxGrantDays: Math.max(1, Math.floor(config.ttl.grant / 86_400)),
       signupEnabled: signup, recoveryEnabled: recovery,
     }));
-    provider.use(noticeRoutes({ notices, operator: config.consent.controller, catalogue }));
+    provider.use(noticeRoutes({ notices, operator: config.consent.controller, catalogue, detailTypes }));
     const emailCodes = createEmailCodes(storage.db);
     provider.use(signupRoutes({
       provider, accounts, emailCodes, passkeys, signIn, sessions, browserSessions, mailer, audit, csrf, logger, enabled: signup,

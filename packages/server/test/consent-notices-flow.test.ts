@@ -56,6 +56,9 @@ describe('consent notices', () => {
     assert.equal(record!.noticeVersion, `${tc.clientId}@1`);
     assert.ok(record!.requested.scopes.includes('email'), 'what was asked is recorded');
     assert.ok(!record!.granted.scopes.includes('email'));
+    // The person's history links each decision to the notice version it was made under.
+    const history = await (await ua.request(`${server.issuer}/account/consents`)).text();
+    assert.match(history, new RegExp(`href="/notices/${tc.clientId}/1"`));
   });
 
   it('the screen names the client, its purposes, recipients, retention and the notice version', async () => {

@@ -1,4 +1,5 @@
 /** The public notice pages, /notices/<client_id>[/<version>], served by their middleware in a small koa app. */
+import { createAuthorizationDetailTypes } from '../src/consent/authorization-details/registry.ts';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -34,9 +35,10 @@ describe('notice pages', () => {
     await notices.publish('kakeibo-biyori', EXAMPLE);
     await notices.publish('kakeibo-biyori', { ...EXAMPLE, recipients: [], keepsData: false, purposes: [...EXAMPLE.purposes.slice(0, 2), { id: 'statistics', text: { ja: '<script>alert(1)</script>', en: '<b>stats</b>' } }] });
     await notices.publish('app/with@odd chars'.replace(' ', '-'), EXAMPLE);
+    await notices.publish('bank-app', { ...EXAMPLE, data: [{ item: 'authorization_details:account_information', purposes: [EXAMPLE.purposes[0]!.id], optional: false }] });
     const app = new Koa();
     app.use(securityHeaders({ https: false }));
-    app.use(noticeRoutes({ notices, operator: '関所銀行', catalogue }));
+    app.use(noticeRoutes({ notices, operator: '関所銀行', catalogue, detailTypes: createAuthorizationDetailTypes([]) }));
     app.use((ctx) => { ctx.body = 'passed on'; });
     server = createServer(app.callback());
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -45,6 +47,12 @@ describe('notice pages', () => {
   after(async () => {
     await new Promise((resolve) => server?.close(resolve));
     await storage?.dispose();
+  });
+
+  it('names an authorization_details type in words', async () => {
+    const { status, body } = await page('/notices/bank-app/1');
+    assert.equal(status, 200);
+    assert.ok(body.includes('<span class="item-label">口座情報の参照</span> <code>authorization_details:account_information</code>'), body.slice(body.indexOf('notice-data'), body.indexOf('notice-data') + 600));
   });
 
   it('shows a version in Japanese: who, purposes, data and what for, recipients and country, retention, law, version, policy', async () => {

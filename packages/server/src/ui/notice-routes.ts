@@ -15,15 +15,19 @@ export function noticeHref(clientId: string, version?: number): string {
 }
 
 /** An item in words, from the catalogue: scope:accounts → "See your account balances…". */
-function labeller(lang: Lang, catalogue: Catalogue | undefined) {
+function labeller(lang: Lang, catalogue: Catalogue | undefined, detailTypes: DetailLabels | undefined) {
   return (item: string) => {
     const at = item.indexOf(':');
     const kind = item.slice(0, at);
     const name = item.slice(at + 1);
-    if (!catalogue || kind === 'authorization_details') return name;
+    if (kind === 'authorization_details') return detailTypes?.get(name)?.label.short[lang] ?? name;
+    if (!catalogue) return name;
     return (kind === 'scope' ? catalogue.scope(name) : catalogue.claim(name)).short[lang];
   };
 }
+
+/** The labels of the authorization_details types (consent/authorization-details/registry.ts). */
+interface DetailLabels { get(type: string): { label: { short: Record<Lang, string> } } | undefined }
 
 /**
  * The public notice pages: GET /notices/<client_id>/<version> shows that version (the link the
@@ -31,7 +35,7 @@ function labeller(lang: Lang, catalogue: Catalogue | undefined) {
  * unknown or malformed under /notices is a 404 page. `operator` is the organisation running this
  * server (config.consent.controller): the page says the client is a third party, not it.
  */
-export function noticeRoutes(deps: { notices: ConsentNotices; operator: string; catalogue?: Catalogue | undefined }) {
+export function noticeRoutes(deps: { notices: ConsentNotices; operator: string; catalogue?: Catalogue | undefined; detailTypes?: DetailLabels | undefined }) {
   const { notices } = deps;
   return async function handle(ctx: Context, next: Next) {
     if (ctx.path !== '/notices' && !ctx.path.startsWith('/notices/')) return next();
@@ -59,7 +63,7 @@ export function noticeRoutes(deps: { notices: ConsentNotices; operator: string; 
     }
     const self = match?.[2] === undefined ? noticeHref(clientId) : noticeHref(clientId, notice.version);
     ctx.body = noticePage(lang, {
-      notice, current: current.version, operator: deps.operator, itemLabel: labeller(lang, deps.catalogue),
+      notice, current: current.version, operator: deps.operator, itemLabel: labeller(lang, deps.catalogue, deps.detailTypes),
       currentHref: noticeHref(clientId), langSwitchHref: `${self}?lang=${other}`,
     });
   };

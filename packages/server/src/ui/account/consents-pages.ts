@@ -1,3 +1,4 @@
+import { parseNoticeRef } from '../../consent/notices.ts';
 import { formatDate } from '../dates.ts';
 import { detailHash, type GrantSummary } from '../../consent/grants.ts';
 import type { ConsentRecord, ConsentScope } from '../../consent/ledger.ts';
@@ -140,10 +141,16 @@ ${v.records.length ? html`<table class="list" id="consent-history">
   <td>${v.clientNames.get(r.clientId) ?? r.clientId}</td>
   <td>${label(lang, 'consents.decision', r.decision)}${recordNote(lang, r)}</td>
   <td>${items.length ? joined(lang, items) : '—'}</td>
-  <td><a href="/account/consents/receipt?id=${r.id}" download="consent-receipt-${r.id}.jwt" aria-label="${t(lang, 'consents.receipt.named', { when: r.recordedAt.toISOString().slice(0, 10) })}">${t(lang, 'consents.receipt.download')}</a></td>
+  <td><a href="/account/consents/receipt?id=${r.id}" download="consent-receipt-${r.id}.jwt" aria-label="${t(lang, 'consents.receipt.named', { when: r.recordedAt.toISOString().slice(0, 10) })}">${t(lang, 'consents.receipt.download')}</a>${noticeLink(lang, r.noticeVersion)}</td>
 </tr>`;
 })}</tbody>
 </table>` : html`<p>${t(lang, 'consents.none')}</p>`}
 <p class="muted">${t(lang, 'consents.receipt.help')}</p>
 </section>`);
+}
+
+/** The notice version a decision was made under, as the person saw it then. */
+function noticeLink(lang: Lang, noticeVersion: string | null) {
+  const ref = noticeVersion ? parseNoticeRef(noticeVersion) : undefined;
+  return ref ? html`<br><a href="/notices/${encodeURIComponent(ref.clientId)}/${ref.version}">${t(lang, 'consents.notice', { version: String(ref.version) })}</a>` : '';
 }
