@@ -118,7 +118,7 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
     const { signup, recovery, deletion, passwords } = config.identity;
     const catalogue = createCatalogue(config.resourceServers);
     if (catalogue.unlabelled.length) logger.warn('API scopes without labels: the consent screen shows their names (resourceServers[].scopeLabels)', { scopes: catalogue.unlabelled });
-    const receipts = createReceipts(privateJwks, { issuer: config.issuer, ...config.consent });
+    const receipts = createReceipts(privateJwks, { issuer: config.issuer, ...config.consent, sensitivity: { catalogue, detailTypes } });
     provider.use(interactionRoutes({
       provider, db: storage.db, accounts, audit, csrf, passkeys, signIn, sessions, browserSessions, ledger, catalogue, notices, terms, detailTypes,
       linked: createLinkedResources(storage.db), grants, grantWriter: createGrantWriter(provider, storage.db), operator: config.consent.controller, maxGrantDays: Math.max(1, Math.floor(config.ttl.grant / 86_400)),

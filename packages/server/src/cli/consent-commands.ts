@@ -6,6 +6,8 @@ import { resolveKek } from '../keys/kek-source.ts';
 import { createSigningKeyStore } from '../keys/signing-keys.ts';
 import { createConsentLedger } from '../consent/ledger.ts';
 import { createReceipts } from '../consent/receipts.ts';
+import { createCatalogue } from '../consent/catalogue.ts';
+import { createAuthorizationDetailTypes } from '../consent/authorization-details/registry.ts';
 
 export const CONSENT_HELP = `  consent verify                check the consent ledger's hash chain; exit 1 at the first record that
                                 was changed, removed or inserted
@@ -33,7 +35,8 @@ export async function consentCommand(sub: string | undefined, args: string[], co
     const record = args[0] ? await ledger.find(args[0]) : undefined;
     if (!record) { process.stderr.write(`no consent record ${args[0] ?? ''}\n`); return 1; }
     const keys = await createSigningKeyStore(storage.db, resolveKek(config, logger)).loadPrivateJwks();
-    process.stdout.write(await createReceipts(keys, { issuer: config.issuer, ...config.consent }).sign(record) + '\n');
+    const sensitivity = { catalogue: createCatalogue(config.resourceServers), detailTypes: createAuthorizationDetailTypes(config.consent.authorizationDetailTypes) };
+    process.stdout.write(await createReceipts(keys, { issuer: config.issuer, ...config.consent, sensitivity }).sign(record) + '\n');
     return 0;
   } finally {
     await storage.close();

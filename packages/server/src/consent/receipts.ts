@@ -1,6 +1,7 @@
 import { parseNoticeRef } from './notices.ts';
 import { importJWK, SignJWT, type JWK } from 'jose';
-import type { ConsentRecord } from './ledger.ts';
+import type { ConsentRecord, ConsentScope } from './ledger.ts';
+import type { Catalogue } from './catalogue.ts';
 
 /** The receipt's JWT type: a consent receipt, not an ID or access token. */
 export const RECEIPT_TYPE = 'consent-receipt+jwt';
@@ -10,6 +11,19 @@ export interface ReceiptIssuer {
   controller: string;
   contact?: string | undefined;
   jurisdiction: string;
+  /** Which granted parts are sensitive (the catalogue's and the RAR types' flags), for Kantara's `sensitive` and `spiCat`. */
+  sensitivity?: { catalogue: Catalogue; detailTypes: { get(type: string): { label: { sensitive: boolean } } | undefined } } | undefined;
+}
+
+/** The granted parts marked sensitive, by their protocol names (`scope:…`, `claim:…`, `authorization_details:…`). */
+export function sensitiveParts(parts: ConsentScope, sensitivity: NonNullable<ReceiptIssuer['sensitivity']>): string[] {
+  const { catalogue, detailTypes } = sensitivity;
+  return [
+    ...parts.scopes.filter((s) => s !== 'openid' && catalogue.scope(s).sensitive).map((s) => `scope:${s}`),
+    ...Object.values(parts.resources).flat().filter((s) => catalogue.scope(s).sensitive).map((s) => `scope:${s}`),
+    ...parts.claims.filter((c) => c !== 'verified_claims' && catalogue.claim(c).sensitive).map((c) => `claim:${c}`),
+    ...parts.authorizationDetails.map((d) => String(d.type)).filter((t) => detailTypes.get(t)?.label.sensitive ?? true).map((t) => `authorization_details:${t}`),
+  ].filter((x, i, all) => all.indexOf(x) === i);
 }
 
 /**
@@ -50,7 +64,11 @@ export function createReceipts(keys: JWK[], who: ReceiptIssuer) {
             thirdPartyName: record.clientId,
           }],
         }],
-        sensitive: false,
+        // Health, money, identity: as the catalogue and the RAR types flag them (unknown counts as sensitive).
+        ...(() => {
+          const spi = who.sensitivity ? sensitiveParts(granted, who.sensitivity) : [];
+          return { sensitive: spi.length > 0, ...(spi.length ? { spiCat: spi } : {}) };
+        })(),
         // ISO/IEC TS 27560 record: the decision as the ledger holds it.
         record: {
           seq: record.seq, action: record.action, decision: record.decision, actor: record.actor, grant_id: record.grantId,
