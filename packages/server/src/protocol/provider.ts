@@ -1,7 +1,9 @@
 /**
  * The one module that configures oidc-provider and touches anything beyond its documented
- * configuration (the replay store and the consume-conflict errors). Everything FAPI 2.0 asks of the
- * server side is decided here or in the small modules it imports.
+ * configuration (the replay store, the consume-conflict errors, the DPoP nonce helper shared with
+ * the grant management endpoint, the Grant model's payload for compare-and-set, and the grant
+ * lookup on refresh). Everything FAPI 2.0 asks of the server side is decided here or in the small
+ * modules it imports; consent-policy.ts holds the consent hooks, through documented configuration.
  */
 import { createHash } from 'node:crypto';
 import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC, type JWKS } from 'oidc-provider';
@@ -10,7 +12,7 @@ import { sql, type Kysely } from 'kysely';
 import { decodeJwt } from 'jose';
 import type { Config } from '../config/schema.ts';
 import type { Database } from '../storage/schema.ts';
-import { createOidcAdapterFactory, createReplayStore, deleteGrantRecords, expireGrantAt } from '../storage/oidc-adapter.ts';
+import { createOidcAdapterFactory, createReplayStore, deleteGrantRecords } from '../storage/oidc-adapter.ts';
 import type { Accounts } from '../identity/accounts.ts';
 import { accountClaims } from '../identity/claims.ts';
 import type { IdentityAssurance } from '../identity/identity-assurance.ts';
@@ -26,10 +28,8 @@ import { ACR_VALUES, SCOPE_CLAIMS } from './claims-catalogue.ts';
 import { levelOf, requiredLevel } from '../identity/assurance.ts';
 import { auditProviderEvents } from './provider-events.ts';
 import { renderProtocolError } from '../ui/error-page.ts';
-import type { GrantTermsStore } from '../consent/grant-terms.ts';
-import { canonicalJson } from '../consent/canonical-json.ts';
-import { GrantManagementRequestError, grantManagementDiscovery, readGrantManagementRequest } from './grant-management.ts';
-import { grantManagementRoutes, GRANT_MANAGEMENT_SCOPES, type GrantManagementDeps } from './grant-management-routes.ts';
+import { grantManagementRoutes, type GrantManagementDeps } from './grant-management-routes.ts';
+import { completeTokenResponses, GRANT_MANAGEMENT_PATH, withConsent, type ConsentHooks, type DurationOf } from './consent-policy.ts';
 import ServerChallenge from 'oidc-provider/lib/helpers/challenge.js';
 import { logoutSource, postLogoutSuccessSource } from '../ui/logout-pages.ts';
 
@@ -47,26 +47,6 @@ export const ROUTES = {
   end_session: '/session/end',
   backchannel_authentication: '/backchannel',
 } as const;
-
-/** Grant Management API (draft): `GET`/`DELETE` on `${GRANT_MANAGEMENT_PATH}/<grant_id>`. */
-export const GRANT_MANAGEMENT_PATH = '/grants';
-
-/** What the provider needs to know of an authorization details type (RFC 9396); consent/authorization-details defines them. */
-export interface DetailTypeRules {
-  validate(detail: unknown): { ok: true; detail: Record<string, unknown> } | { ok: false; message: string };
-  /** A payment: consent for one use only. */
-  oneTime: boolean;
-}
-
-/** Consent state the provider consults on every authorization and token request. */
-export interface ConsentHooks {
-  terms: GrantTermsStore;
-  detailTypes: { get(type: string): DetailTypeRules | undefined; all(): Array<DetailTypeRules & { type: string }> };
-  /** The client's current consent notice version, if it has published one (memoised by the caller). */
-  noticeVersion(clientId: string): Promise<number | undefined>;
-  /** A grant the library (or reuse detection) ended: its terms and the ledger record it. Runs in the background. */
-  grantEnded(grantId: string, by: 'subject' | 'client' | 'reuse', reason: string): void;
-}
 
 export interface ProviderDeps {
   config: Config;
@@ -295,7 +275,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     else if (route === 'token') deps.consent.grantEnded(grantId, 'reuse', 'an authorization code or refresh token was used twice');
     else deps.consent.grantEnded(grantId, 'client', 'the service revoked its refresh token');
   });
-  completeTokenResponses(provider, deps, durationOf);
+  completeTokenResponses(provider, deps, durationOf, ROUTES.token);
   auditProviderEvents(provider, audit, logger);
   return provider;
 }
@@ -337,145 +317,6 @@ function grantManagementEndpoint(provider: Provider, deps: ProviderDeps, replayS
   };
   return grantManagementRoutes(routeDeps);
 }
-
-/**
- * Consent and grants on top of the FAPI configuration: which grant a request works on (Grant
- * Management), Sekisho's Rich Authorization Request types, one-time grants that issue no refresh
- * token, and consent asked again when a client publishes a new notice.
- */
-function withConsent(deps: ProviderDeps, durationOf: DurationOf, configuration: Configuration): Configuration {
-  const { consent, config } = deps;
-  const issueRefreshToken = configuration.issueRefreshToken!;
-  addConsentChecks(configuration.interactions!.policy! as unknown as ReturnType<typeof interactionPolicy.base>, consent);
-
-  return {
-    ...configuration,
-    scopes: [...configuration.scopes!, ...Object.values(GRANT_MANAGEMENT_SCOPES)],
-    extraParams: {
-      grant_id: null,
-      // Both parameters are checked together here, at PAR and again at the authorization endpoint.
-      async grant_management_action(ctx, _value, client) {
-        const request = gmRequest(ctx.oidc.params ?? {});
-        if (request.action === 'merge' || request.action === 'replace') {
-          // A payment is consented to once, in a grant of its own: never folded into a reusable one.
-          if (oneTimeDetailsIn(ctx.oidc.params?.authorization_details)) {
-            throw new errors.CustomOIDCProviderError('invalid_request', 'one-time authorization_details need a new grant (grant_management_action=create)');
-          }
-          await managedGrant(ctx, request.grantId, client.clientId, ctx.oidc.session?.accountId);
-        }
-      },
-    },
-    async loadExistingGrant(ctx) {
-      const { Grant } = ctx.oidc.provider;
-      const decided = (ctx.oidc.result as { consent?: { grantId?: string } } | undefined)?.consent?.grantId;
-      if (decided) return Grant.find(decided);
-      const accountId = ctx.oidc.session!.accountId!;
-      const clientId = ctx.oidc.client!.clientId;
-      const request = gmRequest(ctx.oidc.params ?? {});
-      if (request.action === 'create') return undefined;
-      if (request.action === 'merge') return asksAgain(await managedGrant(ctx, request.grantId, clientId, accountId));
-      if (request.action === 'replace') {
-        // The person consents afresh to exactly what is asked; the grant keeps its id.
-        const existing = await managedGrant(ctx, request.grantId, clientId, accountId);
-        return new Grant({ jti: existing.jti, accountId, clientId } as never);
-      }
-      // Authorization details are consented to each time (RFC 9396): each consent is its own grant.
-      if (ctx.oidc.params?.authorization_details !== undefined) return undefined;
-      // This browser's grant for the client, or else the person's latest ongoing one: a consent is
-      // remembered across sign-ins until it ends, not only within one session.
-      const sessionGrant = ctx.oidc.session!.grantIdFor(clientId) ?? await consent.terms.latestActive(accountId, clientId);
-      if (!sessionGrant) return undefined;
-      // A one-time grant is never reused for another authorization.
-      if ((await durationOf(sessionGrant)) === 'once') return undefined;
-      const grant = await Grant.find(sessionGrant);
-      // prompt=consent asks again for what the person once declined, too.
-      return grant && String(ctx.oidc.params?.prompt ?? '').split(' ').includes('consent') ? asksAgain(grant) : grant;
-    },
-    async issueRefreshToken(ctx, client, code) {
-      if (!(await issueRefreshToken(ctx, client, code))) return false;
-      if (((code as { rar?: Array<{ type?: unknown }> }).rar ?? []).some((d) => consent.detailTypes.get(String(d.type))?.oneTime)) return false;
-      return !code.grantId || (await durationOf(code.grantId)) !== 'once';
-    },
-    discovery: { ...configuration.discovery, ...grantManagementDiscovery(config.issuer, GRANT_MANAGEMENT_PATH) },
-    features: {
-      ...configuration.features,
-      richAuthorizationRequests: {
-        enabled: true,
-        types: Object.fromEntries(consent.detailTypes.all().map(({ type: name }) => [name, {
-          validate(ctx: KoaContextWithOIDC, detail: unknown) {
-            // At the token endpoint a client may only ask again for details as granted (enriched):
-            // tokenAuthorizationDetails compares them with the grant, which is stricter than this.
-            if (ctx.oidc.route === 'token') return;
-            const result = consent.detailTypes.get(name)!.validate(detail);
-            if (!result.ok) throw new errors.InvalidAuthorizationDetails(result.message);
-          },
-        }])),
-        // The code, and the tokens from it, carry what the person granted (enriched: the accounts they picked).
-        authorizationDetailsForGrantSource: (ctx: KoaContextWithOIDC) => (ctx.oidc.grant as { rar?: unknown[] } | undefined)?.rar ?? [],
-        authorizationDetailsForAccessToken: (ctx: KoaContextWithOIDC, _token: unknown, source: unknown) =>
-          tokenAuthorizationDetails((source as { rar?: Array<Record<string, unknown>> } | undefined)?.rar, ctx.oidc.params?.authorization_details),
-        authorizationDetailsForIntrospection: (_ctx: unknown, token: unknown) => (token as { rar?: unknown[] }).rar,
-      } as never,
-    },
-  };
-
-  /**
-   * The grant as this authorization sees it when the person is to be asked anyway (prompt=consent,
-   * a merge): what they declined before is asked again. Only this copy; the stored grant changes
-   * only with their decision.
-   */
-  function asksAgain<G extends { rejected?: unknown }>(grant: G): G {
-    grant.rejected = undefined;
-    return grant;
-  }
-
-  function oneTimeDetailsIn(param: unknown): boolean {
-    if (typeof param !== 'string') return false;
-    try {
-      const details = JSON.parse(param) as unknown;
-      return Array.isArray(details) && details.some((d) => consent.detailTypes.get(String((d as { type?: unknown } | null)?.type))?.oneTime === true);
-    } catch {
-      return false; // malformed: the RAR check refuses it
-    }
-  }
-
-  /**
-   * The details a token carries: those of the code or refresh token it comes from, which are what
-   * the person granted. A client may ask again for some of them (RFC 9396 §6.2), never for more;
-   * with client credentials nobody consented, so none are issued.
-   */
-  function tokenAuthorizationDetails(granted: Array<Record<string, unknown>> | undefined, asked: unknown) {
-    if (asked === undefined) return granted;
-    if (!granted) throw new errors.InvalidAuthorizationDetails('authorization_details were not granted for this request');
-    let requested: unknown;
-    try { requested = JSON.parse(String(asked)); } catch { throw new errors.InvalidAuthorizationDetails('could not parse the authorization_details parameter JSON'); }
-    const held = new Set(granted.map((d) => canonicalJson(d)));
-    const list = Array.isArray(requested) ? requested : [requested];
-    // Compared with what was granted, enrichment included: the client asks again for what it was given.
-    if (!list.every((d) => held.has(canonicalJson(d)))) throw new errors.InvalidAuthorizationDetails('authorization_details exceed what was granted');
-    return list as Array<Record<string, unknown>>;
-  }
-
-  function gmRequest(params: Record<string, unknown>) {
-    try {
-      return readGrantManagementRequest(params);
-    } catch (err) {
-      if (err instanceof GrantManagementRequestError) throw new errors.CustomOIDCProviderError(err.error, err.message);
-      throw err;
-    }
-  }
-
-  /** The grant named by grant_id, if it is this client's (and, once known, this person's) and still active. */
-  async function managedGrant(ctx: KoaContextWithOIDC, grantId: string, clientId: string, accountId: string | undefined) {
-    const unknown = () => new errors.CustomOIDCProviderError('invalid_grant_id', 'unknown grant_id');
-    const [grant, terms] = await Promise.all([ctx.oidc.provider.Grant.find(grantId), consent.terms.find(grantId)]);
-    if (!grant || grant.clientId !== clientId || (accountId !== undefined && grant.accountId !== accountId)) throw unknown();
-    if (terms && (terms.status !== 'active' || terms.duration === 'once')) throw unknown();
-    return grant as InstanceType<Provider['Grant']> & { jti: string };
-  }
-}
-
-type DurationOf = (grantId: string) => Promise<'once' | 'ongoing' | undefined>;
 
 /**
  * A refresh under a grant whose client has since published a new notice, or whose terms ended,
@@ -526,47 +367,6 @@ export function createGrantWriter(provider: Provider, db: Kysely<Database>) {
   };
 }
 export type GrantWriter = ReturnType<typeof createGrantWriter>;
-
-/**
- * Consent checks beyond the library's: a Grant Management `create` or `replace` always asks, and
- * a client's new notice version asks again for what its grant holds.
- */
-function addConsentChecks(policy: ReturnType<typeof interactionPolicy.base>, consent: ConsentHooks) {
-  const decided = (ctx: KoaContextWithOIDC) => Boolean((ctx.oidc.result as { consent?: unknown } | undefined)?.consent);
-  const prompt = policy.get('consent')!;
-  prompt.checks.add(new interactionPolicy.Check('grant_management_new_consent', 'a new or replacing grant was requested', (ctx) => {
-    const action = ctx.oidc.params?.grant_management_action;
-    return (action === 'create' || action === 'replace') && !decided(ctx) ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT;
-  }));
-  prompt.checks.add(new interactionPolicy.Check('notice_changed', "the client's consent notice changed", async (ctx) => {
-    if (decided(ctx)) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
-    const grantId = (ctx.oidc.grant as { jti?: string } | undefined)?.jti;
-    if (!grantId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
-    const current = await consent.noticeVersion(ctx.oidc.client!.clientId);
-    if (current === undefined) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
-    const terms = await consent.terms.find(grantId);
-    return terms && terms.noticeVersion !== current ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT;
-  }));
-}
-
-/**
- * The token response names the grant (`grant_id`, Grant Management draft), and a one-time grant
- * is used up by the token it just issued: it ends when that access token expires.
- */
-function completeTokenResponses(provider: Provider, deps: ProviderDeps, durationOf: DurationOf) {
-  provider.use(async (ctx, next) => {
-    await next();
-    if (ctx.path !== ROUTES.token || ctx.status !== 200) return;
-    const body = ctx.body as Record<string, unknown> | undefined;
-    const token = (ctx as unknown as KoaContextWithOIDC).oidc?.entities?.AccessToken as { grantId?: string; expiration?: number } | undefined;
-    if (!body || typeof body.access_token !== 'string' || !token?.grantId) return;
-    body.grant_id = token.grantId;
-    if ((await durationOf(token.grantId)) === 'once') {
-      const until = new Date(Date.now() + (token.expiration ?? 0) * 1000);
-      if (await deps.consent.terms.markUsed(token.grantId, until)) await expireGrantAt(deps.db, token.grantId, until);
-    }
-  });
-}
 
 /**
  * Where the library's behaviour differs from the FAPI 2.0 rules Sekisho holds to, corrected on a

@@ -190,6 +190,9 @@ describe('RAR: a client cannot widen at the token endpoint what the person grant
     // Asking again for the granted (enriched) details, copied from the token response, is fine.
     const same = await refresh({ resource: BANK, authorization_details: JSON.stringify(tokens.authorization_details) });
     assert.equal(same.status, 200, await same.clone().text());
+    // A detail nested too deeply to compare is refused as not granted, not a server error.
+    const deep = await refresh({ resource: BANK, authorization_details: `[{"type":"account_information","x":${'['.repeat(15_000)}${']'.repeat(15_000)}}]` });
+    assert.equal(deep.status, 400, await deep.clone().text());
     // Without the parameter the refresh carries exactly what was granted.
     const plain = await refresh({});
     assert.equal(plain.status, 200);
