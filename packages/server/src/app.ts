@@ -21,6 +21,7 @@ import { createEmailCodes } from './identity/email-codes.ts';
 import { signupRoutes } from './ui/signup-routes.ts';
 import { recoveryRoutes } from './ui/recovery-routes.ts';
 import { accountRoutes } from './ui/account/routes.ts';
+import { createDelegations } from './consent/delegations.ts';
 import { createAccountDeletion } from './identity/account-deletion.ts';
 import { createIdentityAssurance } from './identity/identity-assurance.ts';
 import { createConsentLedger } from './consent/ledger.ts';
@@ -35,6 +36,8 @@ import { createAuthorizationDetailTypes } from './consent/authorization-details/
 import { createLinkedResources } from './identity/linked-resources.ts';
 import { noticeRoutes } from './ui/notice-routes.ts';
 import { createAuditLog, type AuditLog } from './audit/audit-log.ts';
+import { ttlMemo } from './shared/ttl-memo.ts';
+import { createClientsRepository } from './storage/clients-repo.ts';
 import { createBrowserSessions, createGrantWriter, createProvider } from './protocol/provider.ts';
 import { createCsrf } from './http/csrf.ts';
 import { securityHeaders } from './http/security-headers.ts';
@@ -42,6 +45,9 @@ import { forwardedHeadersOnlyFromProxies } from './http/forwarded-headers.ts';
 import { healthRoutes } from './http/health.ts';
 import { staticAssets } from './http/static-assets.ts';
 import { interactionRoutes } from './ui/interaction-routes.ts';
+import { createConsentSteps } from './ui/consent-steps.ts';
+import { createCiba } from './ciba/wiring.ts';
+import { createOutbound } from './http/outbound.ts';
 
 export interface Sekisho {
   config: Config;
@@ -84,6 +90,14 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
     const ledger = createConsentLedger(storage.db, { retentionDays: config.consent.retentionDays });
     const grants = createGrants(storage.db);
     const endings = createGrantEndings({ terms, ledger, audit });
+    const catalogue = createCatalogue(config.resourceServers);
+    const throttle = createThrottle(storage.db);
+    const clientsRepo = createClientsRepository(storage.db);
+    // The name a person knows a client by (the device app, notifications), cached like clients are.
+    const clientNames = ttlMemo(async (clientId: string) => String((await clientsRepo.get(clientId))?.client_name ?? clientId), config.clientCacheSeconds * 1000);
+    const outbound = createOutbound(config.outbound);
+    if (config.outbound.allowPrivateNetworks) logger.warn('outbound.allowPrivateNetworks is on: client endpoints and push services may be on loopback or private addresses');
+    const ciba = await createCiba({ config, db: storage.db, kek, logger, audit, throttle, catalogue, detailTypes, outbound, clientName: async (clientId) => (await clientNames(clientId)) ?? clientId });
     const provider = createProvider({
       config, db: storage.db, accounts, identityAssurance, audit, logger,
       consent: {
@@ -93,6 +107,8 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
         },
       },
       grantManagement: grantManagementService(grants, ledger, audit),
+      ciba: ciba.hooks,
+      outbound,
       jwks: { keys: privateJwks as never },
       cookieKeys: [cookieKey],
       dpopNonceSecret,
@@ -104,7 +120,6 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
     provider.use(healthRoutes(storage.db, () => shuttingDown));
     provider.use(staticAssets);
     const passkeys = createPasskeys(storage.db, { ...relyingPartyFor(config.issuer), name: config.identity.rpName });
-    const throttle = createThrottle(storage.db);
     const sessions = createSessions(storage.db);
     const browserSessions = createBrowserSessions(provider, config.ttl.session);
     const mailer = createMailer({ config, db: storage.db, logger });
@@ -116,14 +131,14 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
     });
     const csrf = createCsrf(csrfSecret, config.issuer);
     const { signup, recovery, deletion, passwords } = config.identity;
-    const catalogue = createCatalogue(config.resourceServers);
     if (catalogue.unlabelled.length) logger.warn('API scopes without labels: the consent screen shows their names (resourceServers[].scopeLabels)', { scopes: catalogue.unlabelled });
     const receipts = createReceipts(privateJwks, { issuer: config.issuer, ...config.consent, sensitivity: { catalogue, detailTypes } });
-    provider.use(interactionRoutes({
-      provider, db: storage.db, accounts, audit, csrf, passkeys, signIn, sessions, browserSessions, ledger, catalogue, notices, terms, detailTypes,
+    const consentStepDeps = {
+      provider, db: storage.db, accounts, audit, ledger, catalogue, notices, terms, detailTypes,
       linked: createLinkedResources(storage.db), grants, grantWriter: createGrantWriter(provider, storage.db), operator: config.consent.controller, maxGrantDays: Math.max(1, Math.floor(config.ttl.grant / 86_400)),
-      signupEnabled: signup, recoveryEnabled: recovery,
-    }));
+    };
+    provider.use(interactionRoutes({ ...consentStepDeps, csrf, passkeys, signIn, sessions, browserSessions, signupEnabled: signup, recoveryEnabled: recovery }));
+    provider.use(ciba.deviceApp({ provider, accounts, passkeys, csrf, consent: createConsentSteps(consentStepDeps), operator: config.consent.controller }));
     provider.use(noticeRoutes({ notices, operator: config.consent.controller, catalogue, detailTypes }));
     const emailCodes = createEmailCodes(storage.db);
     provider.use(signupRoutes({
@@ -133,6 +148,7 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
     const accountDeletion = createAccountDeletion(storage.db);
     provider.use(accountRoutes({
       accounts, passkeys, totp, recoveryCodes, sessions, history, signIn, browserSessions, emailCodes, identityAssurance, ledger, receipts, grants, catalogue, detailTypes, mailer, audit, csrf, logger,
+      delegations: createDelegations(storage.db),
       deleteAccount: (accountId, reason) => accountDeletion.deleteAccount(accountId, reason),
       clientName: async (clientId) => {
         const client = await provider.Client.find(clientId).catch(() => undefined);
@@ -142,7 +158,7 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
     }));
 
     const purgeTimer = setInterval(() => {
-      Promise.all([purgeExpired(storage.db), passkeys.purgeExpiredChallenges(), throttle.purgeExpired(), emailCodes.purgeExpired(), endings.sweepExpired()]).then(([n]) => n).then(
+      Promise.all([purgeExpired(storage.db), passkeys.purgeExpiredChallenges(), throttle.purgeExpired(), emailCodes.purgeExpired(), endings.sweepExpired(), ciba.purgeExpired()]).then(([n]) => n).then(
         (n) => { if (n) logger.debug('expired protocol records purged', { count: n }); },
         (err: unknown) => logger.error('purge failed', { err }),
       );
@@ -156,6 +172,8 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
       async close() {
         shuttingDown = true;
         clearInterval(purgeTimer);
+        await ciba.close();
+        await outbound.close();
         await audit.flush();
         await storage.close();
       },

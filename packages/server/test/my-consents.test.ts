@@ -80,7 +80,7 @@ for (const engine of ['pglite', 'postgres'] as const) describe(`My consents on $
       const granted = tokens.authorization_details as Array<Record<string, unknown>>;
       assert.equal(granted.length, 2);
       const [account, records] = granted as [Record<string, unknown>, Record<string, unknown>];
-      assert.deepEqual(account.accounts, [{ id: savings.id, label: '貯蓄 ****4321 (Savings)' }]);
+      assert.deepEqual(account.accounts, [{ id: savings.id, label: '貯蓄 ****4321 (Savings)', ref: '0001-001-7654321' }]);
       const grantId = tokens.grant_id as string;
 
       // The same browser is signed in: its consents page names the account and the patient in words.

@@ -20,6 +20,7 @@ import { USER_RECOVERY_HELP, USER_RECOVERY_SUBCOMMANDS, userRecoveryCommand } fr
 import { USER_LINK_HELP, USER_LINK_SUBCOMMANDS, userLinkCommand } from './user-link-commands.ts';
 import { CONSENT_HELP, consentCommand } from './consent-commands.ts';
 import { NOTICE_HELP, noticeCommand } from './notice-commands.ts';
+import { DELEGATION_HELP, delegationCommand } from './delegation-commands.ts';
 
 const HELP = `sekisho <command>
 
@@ -36,6 +37,7 @@ ${USER_IDENTITY_HELP}
 ${USER_RECOVERY_HELP}
 ${USER_LINK_HELP}
 ${CONSENT_HELP}
+${DELEGATION_HELP}
   keys list                     list signing keys
   keys rotate                   new signing keys; old ones verify for keyRotationOverlapSeconds
   audit list [--type T] [--limit N]
@@ -79,6 +81,7 @@ export async function runCli(argv: string[], config: Config, logger: Logger): Pr
     case 'audit': return auditCommand(sub, rest, config, logger);
     case 'mail': return mailCommand(sub, rest, config);
     case 'consent': return consentCommand(sub, rest, config, logger);
+    case 'delegation': return delegationCommand(sub, rest, config, logger);
     case undefined: case 'help': case '--help': case '-h':
       out(HELP);
       return command === undefined ? 64 : 0;

@@ -149,6 +149,44 @@ export const configSchema = z.object({
       .refine((types) => new Set(types.map((t) => t.type)).size === types.length, 'each type once').default([])
       .describe('A deployment\'s own Rich Authorization Request (RFC 9396) types, besides the built-in account_information, domestic_transfer and fhir_record_access: validated strictly (unknown members refused) and shown on the consent screen as a list of label: value.'),
   }).strict().default({ retentionDays: 1096, controller: 'Sekisho', jurisdiction: 'JP', authorizationDetailTypes: [] }).describe('The consent ledger and its receipts.'),
+  outbound: z.object({
+    caFile: z.string().min(1).optional().describe('PEM file of extra CA certificates Sekisho trusts when it calls servers others named (a client\'s jwks_uri or CIBA ping endpoint, a push service), besides the public roots.'),
+    allowPrivateNetworks: z.boolean().default(false)
+      .describe('Let those calls reach loopback, private and other special-use addresses. Off, they are refused even when a public name resolves to one (SSRF). Turn on only when clients live on your own network.'),
+  }).strict().default({ allowPrivateNetworks: false }).describe('Calls to servers others chose (client endpoints, push services).'),
+  ciba: z.object({
+    pollIntervalSeconds: z.number().int().min(1).max(60).default(5)
+      .describe('The `interval` a polling client is told (CIBA §7.3); a poll sooner than this after the last one is answered `slow_down`.'),
+    maxExpirySeconds: z.number().int().min(30).max(3600).default(600)
+      .describe('How long a backchannel request waits for the person at most; a client\'s `requested_expiry` can only shorten it.'),
+    loginHint: z.array(z.union([z.enum(['username', 'email', 'phone_number']), z.string().regex(/^linked:[a-z_]{1,50}$/)])).min(1).max(5).default(['username'])
+      .describe('What a `login_hint` may be, tried in order: the account\'s username, email or phone number, or `linked:<kind>`, the ref of a linked resource of that kind (a patient number registered with `sekisho user link`). A hint matching several accounts identifies nobody.'),
+    loginHintTokenIssuers: z.array(z.object({
+      issuer: z.string().min(1).max(500).describe('The `iss` of the tokens.'),
+      jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1).max(20) }).describe('The issuer\'s public keys (a JWK Set).'),
+    }).strict()).max(20).default([])
+      .describe('Issuers whose signed `login_hint_token`s Sekisho accepts (a JWT with `aud` = this issuer, `exp`, and `sub_id` as in RFC 9493: format `email`, `phone_number`, `opaque` (a login hint) or `iss_sub` (this issuer and the account id)).'),
+    bindingMessageMaxLength: z.number().int().min(4).max(100).default(40)
+      .describe('The longest `binding_message` the device app shows in full (characters); longer, or with control characters, is `invalid_binding_message`.'),
+    delegateRouting: z.enum(['delegates', 'both']).default('delegates')
+      .describe('Where a request for a person with an active delegation goes: only to the delegates\' devices, or to the person\'s as well.'),
+    notifications: z.object({
+      retries: z.number().int().min(0).max(10).default(3).describe('Further attempts after a failed delivery (with backoff); the request never waits for them.'),
+      timeoutMs: z.number().int().min(100).max(30_000).default(5000).describe('How long one delivery attempt may take.'),
+      webPush: z.object({
+        subject: z.string().regex(/^(mailto:|https:)/).describe('VAPID `sub`: a mailto: or https: contact for the push service operator.'),
+        publicKey: z.string().min(1).optional().describe('VAPID public key (base64url). With privateKey; without both, a key pair is generated once and kept encrypted in the database.'),
+        privateKey: z.string().min(1).optional().describe('VAPID private key (base64url).'),
+      }).strict().optional().describe('Web Push (RFC 8030/8291/8292) to the device app when it is closed. Off without this.'),
+      webhook: z.object({
+        url: z.string().url().describe('The deployment\'s own mobile backend (which notifies its native app through FCM or APNs).'),
+        secret: z.string().min(32).describe('HMAC-SHA256 key for the `Sekisho-Signature` header.'),
+      }).strict().optional().describe('A signed webhook for native apps. Off without this.'),
+    }).strict().default({ retries: 3, timeoutMs: 5000 }).describe('How the device app learns of a new request: always the live channel to the open app, plus Web Push and a webhook when configured.'),
+  }).strict().default({
+    pollIntervalSeconds: 5, maxExpirySeconds: 600, loginHint: ['username'], loginHintTokenIssuers: [], bindingMessageMaxLength: 40, delegateRouting: 'delegates',
+    notifications: { retries: 3, timeoutMs: 5000 },
+  }).describe('Client-Initiated Backchannel Authentication (CIBA): the authentication device app, its notifications and delegations.'),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Minimum level written to the JSON log.'),
   purgeIntervalSeconds: z.number().int().min(5).default(300).describe('How often expired protocol records are deleted.'),
   maxBodyBytes: z.number().int().min(1024).max(1024 * 1024).default(64 * 1024).describe('Largest request body accepted.'),

@@ -49,7 +49,7 @@ describe('the consent request and the decision read against it', () => {
     const parts = grantedParts(r, d);
     assert.deepEqual(parts.scopes, ['openid', 'profile', 'email', 'offline_access']);
     assert.deepEqual(parts.resources, {}, 'the unticked sensitive API scope is not granted');
-    assert.deepEqual(parts.authorizationDetails, [{ type: 'account_information', actions: ['read_balances'], accounts: [{ id: 'acc-2', label: 'Savings' }] }]);
+    assert.deepEqual(parts.authorizationDetails, [{ type: 'account_information', actions: ['read_balances'], accounts: [{ id: 'acc-2', label: 'Savings', ref: '0001-2' }] }]);
     assert.deepEqual(d.declined.map((i) => i.key), ['resource:https://bank.example/api accounts']);
     assert.ok(requestedParts(r).scopes.includes('email'));
   });

@@ -94,6 +94,8 @@ export async function buildConsentRequest(input: {
   existingDuration?: 'once' | 'ongoing' | undefined;
   /** The notice version the existing grant was given under (null: none). */
   existingNoticeVersion?: number | null | undefined;
+  /** A backchannel (CIBA) request: allowed once, unless it asks for ongoing access. */
+  onceUnlessOffline?: boolean | undefined;
 }): Promise<ConsentRequest> {
   const { prompt, catalogue, notice } = input;
   const data = new Map((notice?.content.data ?? []).map((d) => [d.item, d]));
@@ -133,10 +135,11 @@ export async function buildConsentRequest(input: {
     });
   }
 
-  const onceOnly = details.some((d) => d.oneTime);
+  const oneTimeDetails = details.some((d) => d.oneTime);
   // One-time details only ever start a new grant (the provider refuses them in a merge or replace).
-  if (onceOnly && input.action !== 'create') throw new Error('one-time authorization details in an existing grant');
+  if (oneTimeDetails && input.action !== 'create') throw new Error('one-time authorization details in an existing grant');
   const asksOffline = input.action === 'create' && (prompt.missingOIDCScope ?? []).includes('offline_access');
+  const onceOnly = oneTimeDetails || (input.onceUnlessOffline === true && input.action === 'create' && !asksOffline);
   const empty: ConsentScope = { scopes: [], claims: [], resources: {}, authorizationDetails: [] };
   return {
     clientId: input.clientId, clientName: input.clientName, username: input.username, action: input.action,

@@ -24,14 +24,18 @@ export interface GrantTerms {
   endedAt: Date | null;
   endedBy: string | null;
   endReason: string | null;
+  /** The delegate who gave the grant for the person (guardian or proxy consent); null: the person. */
+  actor: string | null;
+  delegationId: string | null;
 }
 
-function toTerms(r: { id: string; account_id: string; client_id: string; duration: GrantDuration; status: 'active' | 'used' | 'revoked' | 'expired'; parts: unknown; notice_version: number | null; created_at: Date; updated_at: Date; expires_at: Date | null; used_at: Date | null; ended_at: Date | null; ended_by: string | null; end_reason: string | null }, now = Date.now()): GrantTerms {
+function toTerms(r: { id: string; account_id: string; client_id: string; duration: GrantDuration; status: 'active' | 'used' | 'revoked' | 'expired'; parts: unknown; notice_version: number | null; created_at: Date; updated_at: Date; expires_at: Date | null; used_at: Date | null; ended_at: Date | null; ended_by: string | null; end_reason: string | null; actor: string | null; delegation_id: string | null }, now = Date.now()): GrantTerms {
   const expired = r.status === 'expired' || (r.status === 'active' && r.expires_at !== null && r.expires_at.getTime() <= now);
   return {
     id: r.id, accountId: r.account_id, clientId: r.client_id, duration: r.duration, status: expired ? 'expired' : r.status,
     parts: r.parts as ConsentScope, noticeVersion: r.notice_version, createdAt: r.created_at, updatedAt: r.updated_at,
     expiresAt: r.expires_at, usedAt: r.used_at, endedAt: r.ended_at ?? (expired ? r.expires_at : null), endedBy: r.ended_by, endReason: r.end_reason,
+    actor: r.actor, delegationId: r.delegation_id,
   };
 }
 
@@ -39,10 +43,11 @@ function toTerms(r: { id: string; account_id: string; client_id: string; duratio
 export function createGrantTerms(db: Kysely<Database>) {
   return {
     /** After a consent decision: the grant's terms now (created, or updated by a merge, replace or re-consent). */
-    async record(t: { id: string; accountId: string; clientId: string; duration: GrantDuration; parts: ConsentScope; noticeVersion: number | null; expiresAt: Date | null }): Promise<void> {
+    async record(t: { id: string; accountId: string; clientId: string; duration: GrantDuration; parts: ConsentScope; noticeVersion: number | null; expiresAt: Date | null; actor?: string; delegationId?: string }): Promise<void> {
       await db.insertInto('consent_grants').values({
         id: t.id, account_id: t.accountId, client_id: t.clientId, duration: t.duration, status: 'active',
         parts: JSON.stringify(t.parts), notice_version: t.noticeVersion, expires_at: t.expiresAt,
+        actor: t.actor ?? null, delegation_id: t.delegationId ?? null,
       }).onConflict((oc) => oc.column('id').doUpdateSet({
         parts: JSON.stringify(t.parts), notice_version: t.noticeVersion, expires_at: t.expiresAt, updated_at: sql<Date>`now()`,
       }).where('consent_grants.status', '=', 'active')).execute();
@@ -69,6 +74,8 @@ export function createGrantTerms(db: Kysely<Database>) {
     async latestActive(accountId: string, clientId: string): Promise<string | undefined> {
       const row = await db.selectFrom('consent_grants').select('id')
         .where('account_id', '=', accountId).where('client_id', '=', clientId).where('status', '=', 'active').where('duration', '=', 'ongoing')
+        // A grant a guardian or proxy gave is theirs to have given: the person's own sign-in does not reuse it.
+        .where('actor', 'is', null)
         .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', new Date())]))
         .orderBy('created_at', 'desc').limit(1).executeTakeFirst();
       return row?.id;
@@ -113,6 +120,13 @@ export function createGrantTerms(db: Kysely<Database>) {
       const row = await db.updateTable('consent_grants').set({ status: 'revoked', ended_at: sql<Date>`now()`, ended_by: by, end_reason: reason.slice(0, 200), updated_at: sql<Date>`now()` })
         .where('id', '=', id).where('status', 'in', ['active', 'used']).returningAll().executeTakeFirst();
       return row && toTerms(row);
+    },
+
+    /** Every active grant given under a delegation ends (the delegation ended): the delegate's authority is gone. */
+    async endForDelegation(delegationId: string, reason: string): Promise<GrantTerms[]> {
+      const rows = await db.updateTable('consent_grants').set({ status: 'revoked', ended_at: sql<Date>`now()`, ended_by: 'admin', end_reason: reason.slice(0, 200), updated_at: sql<Date>`now()` })
+        .where('delegation_id', '=', delegationId).where('status', 'in', ['active', 'used']).returningAll().execute();
+      return rows.map((r) => toTerms(r));
     },
 
     /** Every active grant of a client ends (the client was removed). */

@@ -210,6 +210,22 @@ export function createGrants(db: Kysely<Database>) {
      * Revokes one of the person's grants and everything issued under it, at once. Undefined when
      * it is not theirs or no longer exists (nothing is revoked then).
      */
+    /**
+     * Ends every grant a delegate gave under a delegation that has ended (their authority is
+     * gone), with everything issued under them; the grants ended, with whose they were.
+     */
+    async revokeGivenUnder(delegationId: string, reason: string): Promise<Array<GrantSummary & { accountId: string }>> {
+      const given = await db.selectFrom('consent_grants').select(['id', 'account_id']).where('delegation_id', '=', delegationId)
+        .where('status', 'in', ['active', 'used']).execute();
+      const ended: Array<GrantSummary & { accountId: string }> = [];
+      for (const g of given) {
+        const row = await endGrant(g.id, 'accountId', g.account_id, 'admin', reason);
+        if (row) ended.push({ ...summaryOf(row.id, row.payload as GrantPayload, row.expires_at), accountId: g.account_id });
+        else await terms.end(g.id, 'admin', reason);
+      }
+      return ended;
+    },
+
     async revoke(accountId: string, grantId: string): Promise<GrantSummary | undefined> {
       const row = await endGrant(grantId, 'accountId', accountId, 'subject', 'withdrawn by the person');
       return row ? summaryOf(row.id, row.payload as GrantPayload, row.expires_at) : undefined;
@@ -221,7 +237,7 @@ export function createGrants(db: Kysely<Database>) {
    * everything issued under it; the deleted Grant row, or undefined when there was none (nothing
    * ends then).
    */
-  async function endGrant(grantId: string, owner: 'accountId' | 'clientId', ownerId: string, by: 'subject' | 'client', reason: string) {
+  async function endGrant(grantId: string, owner: 'accountId' | 'clientId', ownerId: string, by: 'subject' | 'client' | 'admin', reason: string) {
     if (!grantId || grantId.length > 100) return undefined;
     // The Grant row goes first, in one statement: of two revocations at once, one wins.
     const row = await db.deleteFrom('oidc_models').where('model', '=', 'Grant').where('id', '=', grantId)

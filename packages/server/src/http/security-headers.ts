@@ -27,9 +27,12 @@ export function securityHeaders(options: { https: boolean }) {
       return;
     }
     const formAction = ["'self'", ...((ctx.state.formAction as string[] | undefined) ?? [])].join(' ');
+    // The device app (a PWA) also talks to its own origin (live channel, passkey options, push
+    // subscription), has a manifest and a service worker; its worker script may fetch its own origin.
+    const app = ctx.state.deviceApp ? "connect-src 'self'; manifest-src 'self'; worker-src 'self'; " : '';
     ctx.set('Content-Security-Policy', ctx.response.is('html')
-      ? `default-src 'none'; ${ctx.state.scripts ? "script-src 'self'; " : ''}style-src 'self'; img-src 'self' data:; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`
-      : "default-src 'none'; frame-ancestors 'none'");
+      ? `default-src 'none'; ${ctx.state.scripts ? "script-src 'self'; " : ''}${app}style-src 'self'; img-src 'self' data:; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`
+      : ctx.state.deviceApp ? `default-src 'none'; ${app}frame-ancestors 'none'` : "default-src 'none'; frame-ancestors 'none'");
   };
 }
 

@@ -73,4 +73,16 @@ describe('clients without the code flow', () => {
   it('a code-flow client needs a redirect URI', () => {
     assert.throws(() => applyFapiClientPolicy({ ...good, redirect_uris: [] }), /redirect_uris/);
   });
+  it('B1/B3/B7: a CIBA client polls or pings, signs its requests, and a ping endpoint is https', () => {
+    const ciba = { ...good, redirect_uris: undefined, grant_types: ['urn:openid:params:grant-type:ciba'], backchannel_token_delivery_mode: 'poll', backchannel_authentication_request_signing_alg: 'ES256' };
+    const m = applyFapiClientPolicy(ciba);
+    assert.deepEqual(m.response_types, []);
+    assert.throws(() => applyFapiClientPolicy({ ...ciba, backchannel_token_delivery_mode: 'push' }), /backchannel_token_delivery_mode: must be poll or ping/);
+    assert.throws(() => applyFapiClientPolicy({ ...ciba, backchannel_authentication_request_signing_alg: undefined }), /backchannel_authentication_request_signing_alg/);
+    assert.throws(() => applyFapiClientPolicy({ ...ciba, backchannel_authentication_request_signing_alg: 'RS256' }), /backchannel_authentication_request_signing_alg/);
+    assert.throws(() => applyFapiClientPolicy({ ...ciba, backchannel_token_delivery_mode: 'ping' }), /backchannel_client_notification_endpoint: required/);
+    assert.throws(() => applyFapiClientPolicy({ ...ciba, backchannel_token_delivery_mode: 'ping', backchannel_client_notification_endpoint: 'http://clinic.example.jp/notify' }), /backchannel_client_notification_endpoint: must be an https URL/);
+    assert.ok(applyFapiClientPolicy({ ...ciba, backchannel_token_delivery_mode: 'ping', backchannel_client_notification_endpoint: 'https://clinic.example.jp/notify' }));
+    assert.throws(() => applyFapiClientPolicy({ ...ciba, backchannel_client_notification_endpoint: 'https://clinic.example.jp/notify' }), /only for the ping mode/);
+  });
 });

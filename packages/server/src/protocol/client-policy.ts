@@ -16,9 +16,11 @@ export class ClientMetadataError extends Error {
 const ALG_FIELDS = [
   'id_token_signed_response_alg', 'request_object_signing_alg', 'token_endpoint_auth_signing_alg',
   'authorization_signed_response_alg', 'introspection_signed_response_alg', 'userinfo_signed_response_alg',
+  'backchannel_authentication_request_signing_alg',
 ] as const;
 const ENCRYPTION_FIELDS = /_encrypted_response_(alg|enc)$|^request_object_encryption_(alg|enc)$/;
-const GRANT_TYPES = new Set(['authorization_code', 'refresh_token', 'client_credentials']);
+export const CIBA_GRANT_TYPE = 'urn:openid:params:grant-type:ciba';
+const GRANT_TYPES = new Set(['authorization_code', 'refresh_token', 'client_credentials', CIBA_GRANT_TYPE]);
 const SUBJECT_FIELDS = ['tls_client_auth_subject_dn', 'tls_client_auth_san_dns', 'tls_client_auth_san_uri', 'tls_client_auth_san_ip', 'tls_client_auth_san_email'];
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
 const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
@@ -95,6 +97,8 @@ export function applyFapiClientPolicy(input: Metadata): Metadata & { client_id: 
   }
   m.redirect_uris = redirectUris;
 
+  if ((grantTypes as string[]).includes(CIBA_GRANT_TYPE)) applyCibaPolicy(m, fail);
+
   if (m.dpop_bound_access_tokens !== true && m.tls_client_certificate_bound_access_tokens !== true) {
     fail('dpop_bound_access_tokens', 'FAPI 2.0 needs sender-constrained tokens: set dpop_bound_access_tokens or tls_client_certificate_bound_access_tokens to true');
   }
@@ -105,6 +109,28 @@ export function applyFapiClientPolicy(input: Metadata): Metadata & { client_id: 
   }
   m.require_pushed_authorization_requests = true;
   return m as Metadata & { client_id: string };
+}
+
+/**
+ * CIBA clients (digest B1, B3, B7): poll or ping (push is not offered), signed authentication
+ * requests with a FAPI algorithm, and for ping an https notification endpoint.
+ */
+function applyCibaPolicy(m: Metadata, fail: (field: string, description: string) => never): void {
+  const mode = m.backchannel_token_delivery_mode;
+  if (mode !== 'poll' && mode !== 'ping') fail('backchannel_token_delivery_mode', 'must be poll or ping (push is not offered)');
+  if (m.backchannel_authentication_request_signing_alg === undefined) {
+    fail('backchannel_authentication_request_signing_alg', `FAPI-CIBA needs signed authentication requests: one of ${FAPI_ALGS.join(', ')}`);
+  }
+  const endpoint = m.backchannel_client_notification_endpoint;
+  if (mode === 'ping') {
+    if (endpoint === undefined) fail('backchannel_client_notification_endpoint', 'required for the ping mode');
+    if (!isHttpsUrl(endpoint) || String(endpoint).includes('#')) fail('backchannel_client_notification_endpoint', 'must be an https URL without a fragment');
+  } else if (endpoint !== undefined) {
+    fail('backchannel_client_notification_endpoint', 'only for the ping mode');
+  }
+  if (m.backchannel_user_code_parameter !== undefined && typeof m.backchannel_user_code_parameter !== 'boolean') {
+    fail('backchannel_user_code_parameter', 'must be true or false');
+  }
 }
 
 function isHttpsUrl(value: unknown): boolean {

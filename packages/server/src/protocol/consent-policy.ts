@@ -39,13 +39,15 @@ export interface ConsentHooks {
 export interface ConsentPolicyDeps { config: Config; db: Kysely<Database>; consent: ConsentHooks }
 
 export type DurationOf = (grantId: string) => Promise<'once' | 'ongoing' | undefined>;
+/** The delegate who gave a grant for the person, if one did (never changes for a grant). */
+export type ActorOf = (grantId: string) => Promise<string | undefined>;
 
 /**
  * Consent and grants on top of the FAPI configuration: which grant a request works on (Grant
  * Management), Sekisho's Rich Authorization Request types, one-time grants that issue no refresh
  * token, and consent asked again when a client publishes a new notice.
  */
-export function withConsent(deps: ConsentPolicyDeps, durationOf: DurationOf, configuration: Configuration): Configuration {
+export function withConsent(deps: ConsentPolicyDeps, durationOf: DurationOf, actorOf: ActorOf, configuration: Configuration): Configuration {
   const { consent, config } = deps;
   const issueRefreshToken = configuration.issueRefreshToken!;
   addConsentChecks(configuration.interactions!.policy! as unknown as ReturnType<typeof interactionPolicy.base>, consent);
@@ -97,6 +99,13 @@ export function withConsent(deps: ConsentPolicyDeps, durationOf: DurationOf, con
       if (!(await issueRefreshToken(ctx, client, code))) return false;
       if (((code as { rar?: Array<{ type?: unknown }> }).rar ?? []).some((d) => consent.detailTypes.get(String(d.type))?.oneTime)) return false;
       return !code.grantId || (await durationOf(code.grantId)) !== 'once';
+    },
+    // Guardian or proxy consent: the token names the delegate who allowed it (RFC 8693 §4.1 `act`),
+    // in JWT access tokens and in introspection.
+    async extraTokenClaims(_ctx, token) {
+      const grantId = (token as { grantId?: string }).grantId;
+      const actor = grantId ? await actorOf(grantId) : undefined;
+      return actor ? { act: { sub: actor } } : undefined;
     },
     discovery: { ...configuration.discovery, ...grantManagementDiscovery(config.issuer, GRANT_MANAGEMENT_PATH) },
     features: {

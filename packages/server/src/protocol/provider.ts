@@ -29,7 +29,8 @@ import { levelOf, requiredLevel } from '../identity/assurance.ts';
 import { auditProviderEvents } from './provider-events.ts';
 import { renderProtocolError } from '../ui/error-page.ts';
 import { grantManagementRoutes, type GrantManagementDeps } from './grant-management-routes.ts';
-import { completeTokenResponses, GRANT_MANAGEMENT_PATH, withConsent, type ConsentHooks, type DurationOf } from './consent-policy.ts';
+import { completeTokenResponses, GRANT_MANAGEMENT_PATH, withConsent, type ActorOf, type ConsentHooks, type DurationOf } from './consent-policy.ts';
+import { withCiba, type CibaHooks } from './ciba-policy.ts';
 import ServerChallenge from 'oidc-provider/lib/helpers/challenge.js';
 import { logoutSource, postLogoutSuccessSource } from '../ui/logout-pages.ts';
 
@@ -61,6 +62,12 @@ export interface ProviderDeps {
   consent: ConsentHooks;
   /** What the Grant Management API reads and revokes (consent/grants.ts, with the ledger record of a revocation). */
   grantManagement: GrantManagementDeps['grants'];
+  /** Outgoing requests to addresses clients chose (http/outbound.ts). */
+  outbound: { fetch(url: string | URL, init: RequestInit): Promise<Response> };
+  ciba: CibaHooks & {
+    /** B6: whether a poll for this request comes too soon ('slow_down'); 'unknown' when Sekisho does not track it. */
+    pollGate(authReqId: string, clientId: string): Promise<'ok' | 'slow_down' | 'unknown'>;
+  };
 }
 
 /** What the FAPI 2.0 configuration needs; storage-free so a bare provider can be built from it (bench/). */
@@ -72,6 +79,8 @@ export interface FapiConfigurationDeps {
   findAccount: NonNullable<Configuration['findAccount']>;
   /** oidc-provider adapter; without one the library's in-memory adapter is used. */
   adapter?: Configuration['adapter'];
+  /** Outgoing requests (client ping notifications, jwks_uri), guarded against special-use addresses. */
+  fetch?: (url: string | URL, init: RequestInit) => Promise<Response>;
 }
 
 /** oidc-provider's configuration for FAPI 2.0 Security Profile + Message Signing, every client. */
@@ -83,6 +92,7 @@ export function buildFapiConfiguration(deps: FapiConfigurationDeps): Configurati
 
   return {
     ...(deps.adapter ? { adapter: deps.adapter } : {}),
+    ...(deps.fetch ? { fetch: deps.fetch as Configuration['fetch'] } : {}),
     clients: [],
     jwks: deps.jwks,
     cookies: {
@@ -225,12 +235,14 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   // A grant's duration never changes (merge and replace keep it; one-time grants take neither).
   const durationOf: DurationOf = ttlMemo(async (grantId: string) => (await deps.consent.terms.find(grantId))?.duration, 5 * 60_000);
-  const provider = new Provider(config.issuer, withConsent(deps, durationOf, buildFapiConfiguration({
+  const actorOf: ActorOf = ttlMemo(async (grantId: string) => (await deps.consent.terms.find(grantId))?.actor ?? undefined, 5 * 60_000);
+  const provider = new Provider(config.issuer, withCiba(deps, withConsent(deps, durationOf, actorOf, buildFapiConfiguration({
     config,
     jwks: deps.jwks,
     cookieKeys: deps.cookieKeys,
     dpopNonceSecret: deps.dpopNonceSecret,
     adapter: adapter as unknown as Configuration['adapter'],
+    fetch: deps.outbound.fetch,
     async findAccount(ctx, sub) {
       const account = await findAccountById(sub);
       if (!account) return undefined;
@@ -251,7 +263,7 @@ export function createProvider(deps: ProviderDeps): Provider {
         },
       };
     },
-  })));
+  }))));
   provider.proxy = config.trustProxy;
 
   // N3/C3/DP1: jti replay refused atomically, even between instances racing on one database.
@@ -268,6 +280,8 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   applyFapiCorrections(provider);
   refuseRefreshUnderOldNotice(provider, deps);
+  paceCibaPolling(provider, deps);
+  nameTheDelegateInIdTokens(provider, actorOf);
   // The library ends grants itself: a client revoking its refresh token, a sign-out ending access tied to it.
   provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
     const route = String(ctx?.oidc?.route ?? '');
@@ -337,6 +351,93 @@ function refuseRefreshUnderOldNotice(provider: Provider, deps: ProviderDeps) {
   };
 }
 
+/**
+ * CIBA polling pace (digest B5, B6): the backchannel response tells the client its `interval`,
+ * and a poll for a pending request sooner than that after the last one is `slow_down`. (The
+ * library looks the request up by auth_req_id on every poll; this is that lookup.)
+ */
+function paceCibaPolling(provider: Provider, deps: ProviderDeps) {
+  provider.use(async (ctx, next) => {
+    await next();
+    const body = ctx.body as Record<string, unknown> | undefined;
+    if (ctx.path === ROUTES.backchannel_authentication && ctx.status === 200 && typeof body?.auth_req_id === 'string') {
+      body.interval = deps.config.ciba.pollIntervalSeconds;
+    }
+  });
+  type Request = { jti: string; clientId: string; grantId?: string; error?: string; isExpired?: boolean };
+  const Model = provider.BackchannelAuthenticationRequest as unknown as { find(id: string, ...rest: unknown[]): Promise<Request | undefined> };
+  const find = Model.find.bind(Model);
+  Model.find = async (id, ...rest) => {
+    const request = await find(id, ...rest);
+    const ctx = Provider.ctx as KoaContextWithOIDC | undefined;
+    if (!request || ctx?.oidc?.route !== 'token' || request.clientId !== ctx.oidc.client?.clientId) return request;
+    if (request.grantId || request.error || request.isExpired) return request;
+    if ((await deps.ciba.pollGate(request.jti, request.clientId)) === 'slow_down') throw new errors.SlowDown();
+    return request;
+  };
+}
+
+/**
+ * A guardian or proxy consented for the person: the ID token says so too (`act`, RFC 8693 §4.1),
+ * so the client can show "approved by a guardian" without reading the access token, which is not
+ * for it (RFC 9068 §6). Access tokens and introspection get it from extraTokenClaims.
+ */
+function nameTheDelegateInIdTokens(provider: Provider, actorOf: ActorOf) {
+  const prototype = (provider.IdToken as unknown as { prototype: { issue(...args: unknown[]): Promise<string>; set(key: string, value: unknown): void } }).prototype;
+  const issue = prototype.issue;
+  prototype.issue = async function issueNamingTheDelegate(this: { set(key: string, value: unknown): void }, ...args: unknown[]) {
+    const grantId = (Provider.ctx?.oidc?.entities?.Grant as { jti?: string } | undefined)?.jti;
+    const actor = grantId ? await actorOf(grantId) : undefined;
+    if (actor) this.set('act', { sub: actor });
+    return issue.apply(this, args);
+  };
+}
+
+/**
+ * Completes a backchannel request with the person's decision, as `provider.backchannelResult`
+ * does, except that a ping client's notification is sent in the background with bounded retries:
+ * the approval never waits for the client's server, and a failed ping leaves polling working (B7).
+ */
+export function createBackchannelResults(provider: Provider, logger: Logger, options: { retries: number }) {
+  type Request = InstanceType<Provider['BackchannelAuthenticationRequest']> & { clientId: string; accountId: string; save(): Promise<string> };
+  type PingClient = { backchannelTokenDeliveryMode?: string; backchannelPing(request: unknown): Promise<void> };
+
+  function ping(client: PingClient, request: Request, attempt = 0): void {
+    client.backchannelPing(request).catch((err: unknown) => {
+      const status = (err as { response?: { status?: number } }).response?.status;
+      if (attempt >= options.retries) {
+        logger.warn('CIBA ping notification failed; the client can still poll', { clientId: request.clientId, attempts: attempt + 1, status });
+        return;
+      }
+      setTimeout(() => ping(client, request, attempt + 1), Math.min(5000, 250 * 2 ** attempt)).unref();
+    });
+  }
+
+  async function complete(authReqId: string, apply: (request: Request) => void): Promise<boolean> {
+    const request = await provider.BackchannelAuthenticationRequest.find(authReqId) as Request | undefined;
+    if (!request) return false;
+    const client = await provider.Client.find(request.clientId) as unknown as PingClient | undefined;
+    if (!client) return false;
+    apply(request);
+    await request.save();
+    if (client.backchannelTokenDeliveryMode === 'ping') ping(client, request);
+    return true;
+  }
+
+  return {
+    /** The person (or their delegate) approved: the grant's tokens can be fetched. False when the request is gone. */
+    approve(authReqId: string, grantId: string, auth: { acr: string; amr: string[]; authTime: number; rar?: unknown[] | undefined }): Promise<boolean> {
+      // rar: the authorization details as granted (enriched with the person's choices), which the tokens carry.
+      return complete(authReqId, (request) => Object.assign(request, { grantId, acr: auth.acr, amr: auth.amr, authTime: auth.authTime, ...(auth.rar?.length ? { rar: auth.rar } : {}) }));
+    },
+    /** Denied: the client's next poll gets access_denied. */
+    deny(authReqId: string, description: string): Promise<boolean> {
+      return complete(authReqId, (request) => Object.assign(request, { error: 'access_denied', errorDescription: description }));
+    },
+  };
+}
+export type BackchannelResults = ReturnType<typeof createBackchannelResults>;
+
 export type GrantModel = InstanceType<Provider['Grant']> & { jti: string; exp?: number; openid?: unknown; resources?: unknown; rar?: unknown; rejected?: unknown };
 
 /**
@@ -394,6 +495,12 @@ export function applyFapiCorrections(provider: Provider): void {
     if (ctx.status === 400 && body?.error === 'invalid_request' && REMAPPED_TO_INVALID_CLIENT.has(String(body.error_description))) {
       ctx.status = 401;
       ctx.body = { error: 'invalid_client', error_description: 'client authentication failed' };
+    }
+    // B3: a backchannel request object issued by someone other than the authenticated client. The
+    // library checks `iss` with the other claims and answers invalid_request; this is a client error.
+    if (ctx.status === 400 && body?.error === 'invalid_request' && ctx.path === ROUTES.backchannel_authentication && requestObjectIssuerDiffers(ctx as unknown as KoaContextWithOIDC)) {
+      ctx.status = 401;
+      ctx.body = { error: 'invalid_client', error_description: 'the request object was not issued by the authenticated client (iss)' };
     }
   });
 }
@@ -476,6 +583,17 @@ export function createBrowserSessions(provider: Provider, sessionTtlSeconds: num
   };
 }
 export type BrowserSessions = ReturnType<typeof createBrowserSessions>;
+
+function requestObjectIssuerDiffers(ctx: KoaContextWithOIDC): boolean {
+  const request = (ctx.oidc?.body as { request?: unknown } | undefined)?.request;
+  const clientId = ctx.oidc?.client?.clientId;
+  if (typeof request !== 'string' || !clientId) return false;
+  try {
+    return decodeJwt(request).iss !== clientId;
+  } catch {
+    return false;
+  }
+}
 
 const REMAPPED_TO_INVALID_CLIENT = new Set(['client_id mismatch', 'invalid client_assertion format']);
 

@@ -30,6 +30,14 @@ export interface AdapterHooks {
 }
 
 /**
+ * Seconds a model stays findable after its own expiry. A polling client must hear that its
+ * backchannel request expired (CIBA expired_token), not that it never existed (invalid_grant):
+ * the library reads the request past its expiry and decides from the payload's exp; every other
+ * read of it checks that exp itself.
+ */
+const KEPT_AFTER_EXPIRY: Record<string, number> = { BackchannelAuthenticationRequest: 600 };
+
+/**
  * oidc-provider adapter over the oidc_models table. Consumption is one atomic UPDATE; the
  * provider's own read-then-consume check is kept, this makes concurrent redemptions safe too.
  * Saves are coalesced per model (group commit) so a busy server sends fewer statements.
@@ -56,7 +64,7 @@ export function createOidcAdapterFactory(db: Kysely<Database>, hooks: AdapterHoo
         grant_id: payload.grantId ?? null,
         user_code: payload.userCode ?? null,
         uid: payload.uid ?? null,
-        expires_at: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
+        expires_at: expiresIn ? new Date(Date.now() + (expiresIn + (KEPT_AFTER_EXPIRY[model] ?? 0)) * 1000) : null,
       }));
       await db.insertInto('oidc_models').values(rows)
         .onConflict((oc) => oc.columns(['model', 'id']).doUpdateSet({

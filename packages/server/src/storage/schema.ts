@@ -222,6 +222,9 @@ export interface ConsentGrantsTable {
   ended_at: NullableTimestamp;
   ended_by: string | null;
   end_reason: string | null;
+  /** The delegate who gave the grant for the account (migration 0013); null: the person themself. */
+  actor: Generated<string | null>;
+  delegation_id: Generated<string | null>;
 }
 
 /** Written once: the trigger of migration 0010 refuses UPDATE, DELETE and TRUNCATE. */
@@ -241,6 +244,66 @@ export interface LinkedResourcesTable {
   kind: string;
   ref: string;
   label: string;
+  created_at: Timestamp;
+}
+
+export interface AuthenticationDevicesTable {
+  id: string;
+  account_id: string;
+  name: string;
+  secret_hash: string;
+  push_endpoint: string | null;
+  push_p256dh: string | null;
+  push_auth: string | null;
+  created_at: Timestamp;
+  last_seen_at: NullableTimestamp;
+  removed_at: NullableTimestamp;
+}
+
+export interface CibaRequestsTable {
+  id: string;
+  auth_req_id: string;
+  client_id: string;
+  subject: string;
+  binding_message: string | null;
+  status: ColumnType<'pending' | 'approved' | 'denied', 'pending' | 'approved' | 'denied' | undefined>;
+  decided_by: string | null;
+  decided_device: string | null;
+  decided_at: NullableTimestamp;
+  grant_id: string | null;
+  expires_at: ColumnType<Date, Date, Date>;
+  poll_interval: number;
+  next_poll_at: NullableTimestamp;
+  created_at: Timestamp;
+}
+
+export interface CibaRequestApproversTable {
+  request_id: string;
+  account_id: string;
+  delegation_id: string | null;
+}
+
+export interface CibaUserCodesTable {
+  account_id: string;
+  code_hash: string;
+  updated_at: Timestamp;
+}
+
+export interface DelegationsTable {
+  id: string;
+  principal: string;
+  delegate: string;
+  relationship: 'parent' | 'legal_guardian' | 'appointed_proxy' | 'caregiver';
+  evidence: string;
+  verified_by: string;
+  verified_at: ColumnType<Date, Date, Date>;
+  constraints: ColumnType<Record<string, unknown>, string, string>;
+  valid_from: ColumnType<Date, Date, Date>;
+  valid_until: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  status: ColumnType<'active' | 'ended', 'active' | 'ended' | undefined>;
+  ended_at: NullableTimestamp;
+  ended_by: string | null;
+  end_reason: string | null;
   created_at: Timestamp;
 }
 
@@ -268,4 +331,9 @@ export interface Database {
   consent_notices: ConsentNoticesTable;
   consent_grants: ConsentGrantsTable;
   linked_resources: LinkedResourcesTable;
+  authentication_devices: AuthenticationDevicesTable;
+  ciba_requests: CibaRequestsTable;
+  ciba_request_approvers: CibaRequestApproversTable;
+  ciba_user_codes: CibaUserCodesTable;
+  delegations: DelegationsTable;
 }

@@ -20,6 +20,12 @@ export interface ConsentPageInput {
   /** A decision that could not be taken as posted: the screen is shown again with this message. */
   problem?: string | undefined;
   now?: Date;
+  /** Where the form posts and the language switch goes (default: the browser interaction's). */
+  endpoints?: { confirm: string; deny: string; langSwitch: string } | undefined;
+  /** Shown first (the device app: the binding message, on whose behalf, the time left). */
+  preface?: Html | undefined;
+  /** Page chrome (the device app adds its manifest and script). */
+  pageOptions?: Parameters<typeof page>[3] | undefined;
 }
 
 /**
@@ -49,11 +55,12 @@ export function consentPage(lang: Lang, v: ConsentPageInput): string {
     const id = `item-${r.items.indexOf(i)}`;
     return html`<div class="choice"><input type="checkbox" name="item" value="${i.key}" id="${id}"> <label for="${id}">${describe(i)}</label></div>`;
   };
-  const body = html`
+  const endpoints = v.endpoints ?? { confirm: `/interaction/${v.uid}/confirm`, deny: `/interaction/${v.uid}/abort`, langSwitch: `/interaction/${v.uid}?lang=${lang === 'ja' ? 'en' : 'ja'}` };
+  const body = html`${v.preface ?? ''}
 <p>${t(lang, 'consent.lead', { client: service })}</p>
 <p class="muted">${t(lang, 'consent.account', { username: r.username })}</p>
 ${v.problem ? html`<p class="alert" role="alert">${t(lang, `consent.problem.${v.problem}`)}</p>` : ''}
-<form method="post" action="/interaction/${v.uid}/confirm">
+<form method="post" action="${endpoints.confirm}" id="consent-form">
 <input type="hidden" name="csrf" value="${v.csrf}">
 <input type="hidden" name="shown" value="${v.shown}">
 <section aria-labelledby="c-who"><h2 id="c-who">${t(lang, 'consent.who')}</h2>
@@ -80,11 +87,11 @@ ${notice.recipients.length ? html`<ul class="items">${notice.recipients.map((p) 
 <p class="muted">${t(lang, 'consent.withdraw')} <a href="/account/consents">${t(lang, 'consent.withdraw.link')}</a></p>
 ${r.notice ? html`<p><a href="/notices/${encodeURIComponent(r.clientId)}/${r.notice.version}" target="_blank" rel="noopener">${t(lang, 'consent.notice.link', { version: String(r.notice.version) })}</a></p>` : ''}
 <div class="actions">
-  <button class="primary" type="submit" formaction="/interaction/${v.uid}/abort" formnovalidate>${t(lang, 'consent.deny')}</button>
-  <button class="primary" type="submit">${t(lang, 'consent.allow')}</button>
+  <button class="primary" type="submit" formaction="${endpoints.deny}" formnovalidate>${t(lang, 'consent.deny')}</button>
+  <button class="primary" type="submit" id="consent-allow">${t(lang, 'consent.allow')}</button>
 </div>
 </form>`;
-  return page(lang, t(lang, 'consent.title'), body, { langSwitchHref: `/interaction/${v.uid}?lang=${lang === 'ja' ? 'en' : 'ja'}` });
+  return page(lang, t(lang, 'consent.title'), body, { ...v.pageOptions, langSwitchHref: endpoints.langSwitch });
 }
 
 /** One authorization detail: what it is, its specifics, and the person's choices for it (none pre-selected). */

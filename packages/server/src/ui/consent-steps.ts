@@ -41,7 +41,45 @@ export interface ConsentStepDeps {
   maxGrantDays: number;
 }
 
-export interface ConsentStep { ctx: Context; details: Details; lang: Lang; clientName: string; csrf: string }
+/**
+ * Who decides what, wherever the screen is shown: a browser interaction (web) or a backchannel
+ * request on the person's authentication device (ciba).
+ */
+export interface ConsentSubject {
+  /** One decision per uid: the interaction, or the CIBA request. */
+  uid: string;
+  /** The person the grant is for (the principal when a delegate decides). */
+  accountId: string;
+  acr?: string | undefined;
+  grantId?: string | undefined;
+  params: Record<string, unknown>;
+  prompt: { details: PromptDetails; reasons: string[] };
+  channel: 'web' | 'ciba';
+  /** A delegate deciding for the person (guardian or proxy consent). */
+  actor?: { accountId: string; delegationId: string } | undefined;
+  bindingMessage?: string | undefined;
+  /** A backchannel request is allowed once, unless it asks for ongoing access (offline_access). */
+  onceUnlessOffline?: boolean | undefined;
+}
+
+/** The subject of a browser interaction. */
+export function subjectOfInteraction(details: Details): ConsentSubject {
+  return {
+    uid: details.uid, accountId: details.session!.accountId, acr: details.session?.acr, grantId: details.grantId,
+    params: details.params, prompt: { details: details.prompt.details as PromptDetails, reasons: details.prompt.reasons }, channel: 'web',
+  };
+}
+
+export interface ConsentStep {
+  ctx: Context; subject: ConsentSubject; lang: Lang; clientName: string; csrf: string;
+  /** Renders the screen elsewhere than the interaction pages (the device app). */
+  render?: (request: ConsentRequest, shown: string, problem?: string) => string;
+  /**
+   * Runs after the decision was read and before it is recorded: a problem shows the screen again
+   * and records nothing (a delegate beyond their constraints, a request decided elsewhere).
+   */
+  guard?: (request: ConsentRequest, decision: ConsentDecision) => Promise<string | undefined>;
+}
 
 /** How long a one-time grant may wait for its code to be redeemed (the code itself lives 60 s). */
 const ONE_TIME_GRANT_SECONDS = 600;
@@ -54,8 +92,8 @@ export function createConsentSteps(deps: ConsentStepDeps) {
   const { provider, ledger, terms, audit } = deps;
   const detailType = (type: string) => deps.detailTypes.get(type);
 
-  async function requestFor(details: Details, clientName: string): Promise<ConsentRequest> {
-    const accountId = details.session!.accountId;
+  async function requestFor(details: ConsentSubject, clientName: string): Promise<ConsentRequest> {
+    const { accountId } = details;
     const clientId = String(details.params.client_id);
     const [account, notice, stored, existingTerms] = await Promise.all([
       deps.accounts.findById(accountId),
@@ -64,7 +102,7 @@ export function createConsentSteps(deps: ConsentStepDeps) {
       details.grantId ? terms.find(details.grantId) : undefined,
     ]);
     const gm = details.params.grant_management_action;
-    const prompt = details.prompt.details as PromptDetails;
+    const prompt = details.prompt.details;
     const nothingMissing = !prompt.missingOIDCScope?.length && !prompt.missingOIDCClaims?.length && !Object.keys(prompt.missingResourceScopes ?? {}).length && !prompt.rar?.length;
     const action = gm === 'create' || gm === 'replace' || gm === 'merge' ? gm
       : stored ? (nothingMissing && details.prompt.reasons.includes('notice_changed') ? 'reconsent' : 'merge') : 'create';
@@ -72,50 +110,60 @@ export function createConsentSteps(deps: ConsentStepDeps) {
     const allowed = new Set(action === 'replace' ? [] : consentedVerifiedClaims((stored as { openid?: { claims?: string[] } } | undefined)?.openid?.claims));
     return buildConsentRequest({
       clientId, clientName, username: account?.username ?? '', action, prompt,
-      verifiedClaims: verifiedClaimsAskedFor(details.params.claims).filter((c) => !allowed.has(c.claim)),
+      verifiedClaims: verifiedClaimsAskedFor(details.params.claims as string | undefined).filter((c) => !allowed.has(c.claim)),
       existing: stored ? partsOf(stored as unknown as GrantPayload) : undefined,
       existingDuration: existingTerms?.duration,
       existingNoticeVersion: existingTerms ? existingTerms.noticeVersion : undefined,
       notice: notice ? { version: notice.version, content: notice.content } : undefined,
       catalogue: deps.catalogue, detailType, linked: deps.linked.forAccount(accountId), maxGrantDays: deps.maxGrantDays,
+      onceUnlessOffline: details.onceUnlessOffline,
     });
   }
 
   function render(step: ConsentStep, request: ConsentRequest, problem?: string) {
     step.ctx.status = problem ? 400 : 200;
     step.ctx.type = 'html';
-    step.ctx.body = consentPage(step.lang, {
-      uid: step.details.uid, csrf: step.csrf, shown: shownHash(request), request, catalogue: deps.catalogue, detailType, operator: deps.operator, problem,
+    step.ctx.body = step.render ? step.render(request, shownHash(request), problem) : consentPage(step.lang, {
+      uid: step.subject.uid, csrf: step.csrf, shown: shownHash(request), request, catalogue: deps.catalogue, detailType, operator: deps.operator, problem,
     });
   }
 
   function recordInput(step: ConsentStep, request: ConsentRequest) {
-    const { details, ctx, lang } = step;
+    const { subject: details, ctx, lang } = step;
     return {
-      subject: details.session!.accountId, clientId: request.clientId, channel: 'web' as const, shown: request,
+      subject: details.accountId, clientId: request.clientId, channel: details.channel, shown: request,
+      ...(details.actor ? { actor: details.actor.accountId } : {}),
       noticeVersion: request.notice ? noticeRef(request.clientId, request.notice.version) : undefined,
       requested: requestedParts(request),
-      context: { ip: ctx.ip, userAgent: ctx.get('user-agent').slice(0, 300), acr: details.session?.acr, lang, interaction: details.uid, ...(request.action === 'reconsent' ? { reconsent: true } : {}) },
+      context: {
+        ip: ctx.ip, userAgent: ctx.get('user-agent').slice(0, 300), acr: details.acr, lang, interaction: details.uid,
+        ...(request.action === 'reconsent' ? { reconsent: true } : {}),
+        ...(details.bindingMessage !== undefined ? { bindingMessage: details.bindingMessage } : {}),
+        ...(details.actor ? { delegation: details.actor.delegationId } : {}),
+      },
     };
   }
 
   return {
     async show(step: ConsentStep) {
-      render(step, await requestFor(step.details, step.clientName));
+      render(step, await requestFor(step.subject, step.clientName));
     },
+
+    /** What the screen asks, for a caller that renders it itself (the device app's list). */
+    request: (subject: ConsentSubject, clientName: string) => requestFor(subject, clientName),
 
     /**
      * A denial is a decision too: the ledger keeps it, with what was shown. Refusing a client's new
      * notice ends the grant held under the old one: the client may not go on as if nothing changed.
      */
     async deny(step: ConsentStep): Promise<'recorded' | 'already-decided'> {
-      const request = await requestFor(step.details, step.clientName);
+      const request = await requestFor(step.subject, step.clientName);
       const recorded = await ledger.append({
-        ...recordInput(step, request), ...(step.details.grantId ? { grantId: step.details.grantId } : {}),
+        ...recordInput(step, request), ...(step.subject.grantId ? { grantId: step.subject.grantId } : {}),
         action: ledgerAction(request), decision: 'denied', granted: { scopes: [], claims: [], resources: {}, authorizationDetails: [] },
       }).catch(alreadyDecided);
-      if (recorded && (request.action === 'reconsent' || request.noticeChanged) && step.details.grantId) {
-        const ended = await deps.grants.revoke(step.details.session!.accountId, step.details.grantId);
+      if (recorded && (request.action === 'reconsent' || request.noticeChanged) && step.subject.grantId) {
+        const ended = await deps.grants.revoke(step.subject.accountId, step.subject.grantId);
         if (ended) {
           await ledger.append({
             ...recordInput(step, request), grantId: ended.id, action: 'revoke', decision: 'revoked', requested: ended.parts,
@@ -133,7 +181,7 @@ export function createConsentSteps(deps: ConsentStepDeps) {
      * open), or undefined after showing the screen again with what is missing.
      */
     async confirm(step: ConsentStep, form: URLSearchParams): Promise<string | 'already-decided' | 'gone' | undefined> {
-      const { details } = step;
+      const { subject: details } = step;
       const request = await requestFor(details, step.clientName);
       // The decision is read against the screen the person saw: if the notice, their accounts or
       // the grant changed since, they see the new screen and decide again.
@@ -146,7 +194,12 @@ export function createConsentSteps(deps: ConsentStepDeps) {
         render(step, request, decision);
         return undefined;
       }
-      const accountId = details.session!.accountId;
+      const refused = await step.guard?.(request, decision);
+      if (refused) {
+        render(step, request, refused);
+        return undefined;
+      }
+      const { accountId } = details;
       const grantId = request.action === 'create' ? randomBytes(32).toString('base64url') : details.grantId!;
       const recorded = await ledger.append({
         ...recordInput(step, request), grantId, action: ledgerAction(request),
@@ -176,10 +229,11 @@ export function createConsentSteps(deps: ConsentStepDeps) {
         duration: request.action === 'create' ? decision.duration : request.duration.fixed ?? 'ongoing',
         parts: saved ? partsOf(saved) : grantedParts(request, decision), noticeVersion: request.notice?.version ?? null,
         expiresAt: saved?.exp ? new Date(saved.exp * 1000) : null,
+        ...(details.actor ? { actor: details.actor.accountId, delegationId: details.actor.delegationId } : {}),
       });
       audit.recordInBackground({
         type: 'consent.granted', outcome: 'success', clientId: request.clientId, subject: accountId, ip: step.ctx.ip,
-        details: { grantId, action: request.action, duration: decision.duration, declined: decision.declined.map((i) => i.key) },
+        details: { grantId, action: request.action, duration: decision.duration, declined: decision.declined.map((i) => i.key), channel: details.channel, ...(details.actor ? { actor: details.actor.accountId } : {}) },
       });
       return grantId;
     },
@@ -187,8 +241,8 @@ export function createConsentSteps(deps: ConsentStepDeps) {
 }
 
 /** Adds exactly what was granted; what was declined is recorded as rejected, so it is not asked again in this authorization. */
-function applyDecision(grant: GrantModel, request: ConsentRequest, details: Details, decision: ConsentDecision) {
-  const prompt = details.prompt.details as PromptDetails;
+function applyDecision(grant: GrantModel, request: ConsentRequest, details: ConsentSubject, decision: ConsentDecision) {
+  const prompt = details.prompt.details;
   const asked = prompt.missingOIDCScope ?? [];
   if (asked.includes('openid')) grant.addOIDCScope('openid');
   // On a new grant, ongoing access is the duration question; on an existing one it is an item of its own.

@@ -30,7 +30,7 @@ function render(v: unknown): string {
 
 /** The page shell: language switch, one main landmark, the stylesheet (CSP allows 'self' only). */
 /** `wide` and `nav` are for the account pages: a wider card and their section navigation. */
-export function page(lang: Lang, title: string, body: Html, options: { langSwitchHref?: string; wide?: boolean; nav?: Html } = {}): string {
+export function page(lang: Lang, title: string, body: Html, options: { langSwitchHref?: string; wide?: boolean; nav?: Html; head?: Html } = {}): string {
   const other = lang === 'ja' ? 'en' : 'ja';
   const switchHref = options.langSwitchHref ?? `?lang=${other}`;
   return '<!doctype html>\n' + html`<html lang="${lang}">
@@ -40,6 +40,7 @@ export function page(lang: Lang, title: string, body: Html, options: { langSwitc
 <meta name="referrer" content="same-origin">
 <title>${title} · ${t(lang, 'app.name')}</title>
 <link rel="stylesheet" href="/assets/app.css">
+${options.head ?? ''}
 </head>
 <body>
 <header class="top${options.wide ? ' wide' : ''}"><span class="brand">${t(lang, 'app.name')}</span><a class="lang" href="${switchHref}" hreflang="${other}" lang="${other}">${t(lang, 'lang.switch')}</a></header>

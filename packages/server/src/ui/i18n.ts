@@ -1,6 +1,7 @@
 import { accountMessages } from './messages/account.ts';
 import { noticeMessages } from './messages/notice.ts';
 import { consentMessages } from './messages/consent.ts';
+import { deviceMessages } from './messages/device.ts';
 
 /** UI strings in Japanese and English. Keys are stable; the identity and consent issues add more. */
 const base = {
@@ -167,8 +168,8 @@ const base = {
 } as const;
 
 const messages = {
-  en: { ...base.en, ...accountMessages.en, ...noticeMessages.en, ...consentMessages.en },
-  ja: { ...base.ja, ...accountMessages.ja, ...noticeMessages.ja, ...consentMessages.ja },
+  en: { ...base.en, ...accountMessages.en, ...noticeMessages.en, ...consentMessages.en, ...deviceMessages.en },
+  ja: { ...base.ja, ...accountMessages.ja, ...noticeMessages.ja, ...consentMessages.ja, ...deviceMessages.ja },
 } as const;
 
 export type Lang = keyof typeof messages;

@@ -8,8 +8,9 @@ import { readFormParams, singleFields, FormBodyError } from '../http/form-body.t
 import { html, page } from './html.ts';
 import { pickLang, t, type Lang } from './i18n.ts';
 import { languageOf } from './language.ts';
+import { errorPage } from './error-page.ts';
 import { createSignInRoutes, type SignInRouteDeps } from './sign-in-routes.ts';
-import { createConsentSteps, type ConsentStepDeps } from './consent-steps.ts';
+import { createConsentSteps, subjectOfInteraction, type ConsentStepDeps } from './consent-steps.ts';
 
 const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|passkey|otp|confirm|abort|continue))?$/;
 
@@ -54,7 +55,7 @@ export function interactionRoutes(deps: SignInRouteDeps & ConsentStepDeps & { ac
       if (ctx.method !== 'GET') return errorPage(ctx, 405, 'invalid_request');
       if (details.prompt.name === 'login') return signInRoutes.show({ ctx, details, lang, clientName, csrf: token, form: {} });
       if (!details.session) return errorPage(ctx, 400, 'invalid_request');
-      return consent.show({ ctx, details, lang, clientName, csrf: token });
+      return consent.show({ ctx, subject: subjectOfInteraction(details), lang, clientName, csrf: token });
     }
     if (ctx.method !== 'POST') return errorPage(ctx, 405, 'invalid_request');
 
@@ -80,7 +81,7 @@ export function interactionRoutes(deps: SignInRouteDeps & ConsentStepDeps & { ac
     if (action === 'abort') {
       audit.recordInBackground({ type: details.prompt.name === 'login' ? 'login.cancelled' : 'consent.denied', outcome: 'failure', clientId, subject: details.session?.accountId, ip: ctx.ip });
       if (details.prompt.name === 'consent' && details.session) {
-        if ((await consent.deny({ ctx, details, lang, clientName, csrf: token })) === 'already-decided') return redirectToResume(ctx, details);
+        if ((await consent.deny({ ctx, subject: subjectOfInteraction(details), lang, clientName, csrf: token })) === 'already-decided') return redirectToResume(ctx, details);
       }
       return finish(ctx, { error: 'access_denied', error_description: 'End-User aborted interaction' });
     }
@@ -95,7 +96,7 @@ export function interactionRoutes(deps: SignInRouteDeps & ConsentStepDeps & { ac
 
     // confirm
     if (details.prompt.name !== 'consent' || !details.session) return errorPage(ctx, 400, 'invalid_request');
-    const grantId = await consent.confirm({ ctx, details, lang, clientName, csrf: token }, params);
+    const grantId = await consent.confirm({ ctx, subject: subjectOfInteraction(details), lang, clientName, csrf: token }, params);
     if (grantId === undefined) return; // the screen is shown again with what is missing
     if (grantId === 'already-decided') return redirectToResume(ctx, details);
     if (grantId === 'gone') return errorPage(ctx, 409, 'grant_gone', t(lang, 'consent.gone'));
@@ -129,7 +130,3 @@ function render(ctx: Context, body: string, status = 200) {
   ctx.body = body;
 }
 
-function errorPage(ctx: Context, status: number, code: string, message?: string) {
-  const lang = pickLang({ cookie: ctx.cookies.get('lang'), acceptLanguage: ctx.get('accept-language') });
-  render(ctx, page(lang, t(lang, 'error.title'), html`<p>${message ?? t(lang, 'error.lead')}</p><p class="muted">${t(lang, 'error.code')}: <code>${code}</code></p>`), status);
-}

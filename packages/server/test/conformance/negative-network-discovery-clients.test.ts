@@ -265,10 +265,7 @@ describe('N: network and cryptography', () => {
       }
     }
   });
-
-  // CIBA is not enabled yet: discovery has no backchannel_authentication_endpoint, so there is no
-  // auth_req_id to measure. The CIBA suite (B5) owns this once CIBA lands.
-  it.skip('N3: auth_req_ids carry ≥ 128 bits — CIBA is not enabled in this build (no backchannel_authentication_endpoint)', () => {});
+  // auth_req_ids: the CIBA suite (ciba.test.ts, N3/B5) measures them.
 });
 
 describe('D: discovery', () => {

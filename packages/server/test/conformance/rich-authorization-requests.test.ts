@@ -68,7 +68,7 @@ describe('RAR: account information, with the accounts the person picks', () => {
     const tokens = await redeemCallback(as, tc, par, login.callback!);
     const details = tokens.authorization_details as Array<{ type: string; accounts: Array<{ id: string; label: string }> }>;
     assert.equal(details.length, 1);
-    assert.deepEqual(details[0]!.accounts, [{ id: accounts.savings, label: '貯蓄 ****4321 (Savings)' }], 'enriched with the choice, nothing else');
+    assert.deepEqual(details[0]!.accounts, [{ id: accounts.savings, label: '貯蓄 ****4321 (Savings)', ref: '0001-001-7654321' }], 'enriched with the choice (and the holder\'s own ref for the API), nothing else');
     assert.ok(tokens.refresh_token, 'account access may be ongoing');
 
     // A refresh carries the same granted details.
@@ -122,7 +122,7 @@ describe('RAR: a domestic transfer is one use only', () => {
     const tokens = await redeemCallback(as, tc, par, callback!);
     assert.equal(tokens.refresh_token, undefined, 'no refresh token for a one-time consent');
     const [detail] = tokens.authorization_details as Array<Record<string, unknown>>;
-    assert.deepEqual(detail!.debtor_account, { id: accounts.main, label: '普通 ****4567 (Main)' });
+    assert.deepEqual(detail!.debtor_account, { id: accounts.main, label: '普通 ****4567 (Main)', ref: '0001-001-1234567' });
     assert.deepEqual(detail!.instructed_amount, { currency: 'JPY', amount: '12000' });
     const terms = await server.app.storage.db.selectFrom('consent_grants').selectAll().where('id', '=', tokens.grant_id as string).executeTakeFirstOrThrow();
     assert.equal(terms.duration, 'once');
@@ -144,7 +144,7 @@ describe('RAR: FHIR record access for the patient the person picks', () => {
     const tokens = await redeemCallback(as, tc, par, callback!);
     const claims = decodeJwt(tokens.access_token) as { aud?: unknown; authorization_details?: Array<Record<string, unknown>> };
     assert.equal(claims.aud, FHIR);
-    assert.deepEqual(claims.authorization_details?.[0]?.patient, { id: accounts.patient, label: '山田 太郎 (1980-04-01)' });
+    assert.deepEqual(claims.authorization_details?.[0]?.patient, { id: accounts.patient, label: '山田 太郎 (1980-04-01)', ref: 'Patient/123' });
     assert.deepEqual(claims.authorization_details?.[0]?.resource_types, ['Patient', 'MedicationRequest', 'AllergyIntolerance']);
   });
 });

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
 import * as oauth from 'oauth4webapi';
 import type { Dispatcher } from 'undici';
 import type { TestClient } from './clients.ts';
@@ -35,4 +37,15 @@ export async function authRequest(tc: TestClient, extra: Record<string, string> 
   };
   for (const k of omit) delete params[k];
   return { params, verifier };
+}
+
+/** A private_key_jwt client assertion (RFC 7523; FAPI 2.0: aud = the issuer). */
+export async function clientAssertion(server: { issuer: string }, tc: TestClient): Promise<Record<string, string>> {
+  const issuedAt = now();
+  const jwt = await new SignJWT({ jti: randomUUID() })
+    .setProtectedHeader({ alg: 'ES256', kid: kidOf(tc) })
+    .setIssuer(tc.clientId).setSubject(tc.clientId).setAudience(server.issuer)
+    .setIssuedAt(issuedAt).setExpirationTime(issuedAt + 60)
+    .sign(tc.privateKey);
+  return { client_assertion_type: ASSERTION_TYPE, client_assertion: jwt };
 }

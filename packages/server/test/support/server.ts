@@ -52,7 +52,7 @@ async function freePort(): Promise<number> {
 }
 
 const pkiCache: { value?: Promise<TestPki> } = {};
-async function testPki(): Promise<TestPki> {
+export async function testPki(): Promise<TestPki> {
   pkiCache.value ??= (async () => {
     const ca = await createTestCa();
     const server = await ca.issue('CN=localhost', { server: true, dns: ['localhost'] });

@@ -47,15 +47,15 @@ describe('account_information', () => {
     const groups = await type.choices(detailOf(valid), linked);
     assert.deepEqual(groups, [{
       name: 'accounts', label: { ja: '参照を許可する口座', en: 'Accounts the service may see' }, multiple: true, min: 1,
-      options: [{ id: 'a1', label: '普通 ****4567 (Main)' }, { id: 'a2', label: '当座 ****1234' }],
+      options: [{ id: 'a1', label: '普通 ****4567 (Main)', ref: 'ref-a1' }, { id: 'a2', label: '当座 ****1234', ref: 'ref-a2' }],
     }]);
   });
 
   it('grants the accounts chosen among those offered, enriched with id and label; refuses anything else', async () => {
     const detail = detailOf(valid);
     const groups = await type.choices(detail, linked);
-    assert.deepEqual(type.grant(detail, { accounts: ['a2'] }, groups), { ...valid, accounts: [{ id: 'a2', label: '当座 ****1234' }] });
-    assert.deepEqual(type.grant(detail, { accounts: ['a1', 'a2'] }, groups)?.accounts, [{ id: 'a1', label: '普通 ****4567 (Main)' }, { id: 'a2', label: '当座 ****1234' }]);
+    assert.deepEqual(type.grant(detail, { accounts: ['a2'] }, groups), { ...valid, accounts: [{ id: 'a2', label: '当座 ****1234', ref: 'ref-a2' }] });
+    assert.deepEqual(type.grant(detail, { accounts: ['a1', 'a2'] }, groups)?.accounts, [{ id: 'a1', label: '普通 ****4567 (Main)', ref: 'ref-a1' }, { id: 'a2', label: '当座 ****1234', ref: 'ref-a2' }]);
     assert.equal(type.grant(detail, { accounts: ['p1'] }, groups), undefined, 'a patient record is not an account');
     assert.equal(type.grant(detail, { accounts: ['a1', 'someone-elses'] }, groups), undefined, 'an id not offered');
     assert.equal(type.grant(detail, { accounts: [] }, groups), undefined, 'none chosen');

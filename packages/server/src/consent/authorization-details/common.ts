@@ -119,7 +119,7 @@ export function chosenByPerson(detail: unknown, members: readonly string[]): Val
 
 /** The person's linked resources of one kind as the options of a group. */
 export async function optionsOf(linked: LinkedResourceList, kind: string): Promise<ChoiceOption[]> {
-  return (await linked(kind)).map((r) => ({ id: r.id, label: r.label }));
+  return (await linked(kind)).map((r) => ({ id: r.id, label: r.label, ref: r.ref }));
 }
 
 /**
@@ -144,8 +144,8 @@ export function picked(groups: readonly ChoiceGroup[], selected: Record<string, 
 export const groupNamed = (groups: readonly ChoiceGroup[], name: string) =>
   Array.isArray(groups) ? groups.find((g) => g?.name === name) : undefined;
 
-/** `{ id, label }` of a chosen resource, as it goes in a granted detail. */
-export const chosenRef = (o: ChoiceOption) => ({ id: o.id, label: o.label });
+/** `{ id, label, ref }` of a chosen resource, as it goes in a granted detail. */
+export const chosenRef = (o: ChoiceOption) => ({ id: o.id, label: o.label, ...(o.ref !== undefined ? { ref: o.ref } : {}) });
 
 /** The label of a chosen resource stored in a granted detail, if it is there and well formed. */
 export function labelOf(value: unknown): string | undefined {

@@ -74,7 +74,7 @@ describe('domestic_transfer', () => {
   it('grants with the debit account chosen; refuses a foreign id, none, or two', async () => {
     const detail = detailOf(valid);
     const groups = await type.choices(detail, linked);
-    assert.deepEqual(type.grant(detail, { debtor_account: ['a1'] }, groups), { ...valid, debtor_account: { id: 'a1', label: '普通 ****4567 (Main)' } });
+    assert.deepEqual(type.grant(detail, { debtor_account: ['a1'] }, groups), { ...valid, debtor_account: { id: 'a1', label: '普通 ****4567 (Main)', ref: 'ref-a1' } });
     assert.equal(type.grant(detail, { debtor_account: ['a1', 'a2'] }, groups), undefined, 'several where one is allowed');
     assert.equal(type.grant(detail, { debtor_account: ['zz'] }, groups), undefined, 'not offered');
     assert.equal(type.grant(detail, { debtor_account: [] }, groups), undefined, 'none');

@@ -43,14 +43,14 @@ describe('fhir_record_access', () => {
     const groups = await type.choices(detailOf(valid), linked);
     assert.deepEqual(groups, [{
       name: 'patient', label: { ja: '対象の患者', en: 'Whose records' }, multiple: false, min: 1,
-      options: [{ id: 'p1', label: '山田 花子' }, { id: 'p2', label: '山田 太郎（お子さま）' }],
+      options: [{ id: 'p1', label: '山田 花子', ref: 'ref-p1' }, { id: 'p2', label: '山田 太郎（お子さま）', ref: 'ref-p2' }],
     }]);
   });
 
   it('grants with the patient chosen; refuses a bank account id, two patients or none', async () => {
     const detail = detailOf(valid);
     const groups = await type.choices(detail, linked);
-    assert.deepEqual(type.grant(detail, { patient: ['p2'] }, groups), { ...valid, patient: { id: 'p2', label: '山田 太郎（お子さま）' } });
+    assert.deepEqual(type.grant(detail, { patient: ['p2'] }, groups), { ...valid, patient: { id: 'p2', label: '山田 太郎（お子さま）', ref: 'ref-p2' } });
     assert.equal(type.grant(detail, { patient: ['a1'] }, groups), undefined);
     assert.equal(type.grant(detail, { patient: ['p1', 'p2'] }, groups), undefined);
     assert.equal(type.grant(detail, { patient: [] }, groups), undefined);

@@ -11,7 +11,12 @@ export type { LinkedResource };
  */
 
 /** One thing the person may pick, e.g. one of their bank accounts. `id` is a linked resource's id, never an account number. */
-export interface ChoiceOption { id: string; label: string }
+/**
+ * One thing a person can pick: `id` is what the form carries (random, nothing personal), `label`
+ * what they see, `ref` the holder's own identifier (a FHIR Patient id, an account number), which
+ * the granted detail carries so the API and the client know which record was allowed.
+ */
+export interface ChoiceOption { id: string; label: string; ref?: string | undefined }
 
 /** A question the consent screen asks about one detail, e.g. "which accounts". */
 export interface ChoiceGroup { name: string; label: Bilingual; multiple: boolean; min: number; options: ChoiceOption[] }

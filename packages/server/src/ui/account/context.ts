@@ -10,6 +10,7 @@ import type { Receipts } from '../../consent/receipts.ts';
 import type { Grants } from '../../consent/grants.ts';
 import type { Catalogue } from '../../consent/catalogue.ts';
 import type { AuthorizationDetailTypes } from '../../consent/authorization-details/registry.ts';
+import type { Delegations } from '../../consent/delegations.ts';
 import type { LoginHistory } from '../../identity/login-history.ts';
 import type { Passkeys } from '../../identity/passkeys.ts';
 import type { RecoveryCodes } from '../../identity/recovery-codes.ts';
@@ -40,6 +41,8 @@ export interface AccountDeps {
   catalogue: Catalogue;
   /** The authorization_details types, to describe a grant's details in plain words. */
   detailTypes: AuthorizationDetailTypes;
+  /** Who may act for the person and for whom they may act (guardians, proxies, caregivers). */
+  delegations: Delegations;
   /** A client's display name (client_name), for people who do not read client ids. */
   clientName(clientId: string): Promise<string | undefined>;
   mailer: Mailer;

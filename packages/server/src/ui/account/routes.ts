@@ -13,6 +13,7 @@ import {
 import { accountSignIn } from './sign-in.ts';
 import { levelOf } from '../../identity/assurance.ts';
 import { downloadReceipt, revokeGrant, shortenGrant, showConsents, withdrawGrantPart } from './consents.ts';
+import { endDelegation, showDelegations } from './delegations.ts';
 
 interface Route {
   handler: (r: AccountRequest) => Promise<void>;
@@ -51,6 +52,8 @@ const ROUTES: Record<string, Route> = {
   'POST /account/consents/withdraw-part': { handler: withdrawGrantPart },
   'POST /account/consents/shorten': { handler: shortenGrant },
   'GET /account/consents/receipt': { handler: downloadReceipt },
+  'GET /account/delegations': { handler: (r) => showDelegations(r) },
+  'POST /account/delegations/end': { handler: endDelegation },
   'POST /account/sessions/end': { handler: endSession },
   'POST /account/sessions/end-all': { handler: endAllSessions },
   'POST /account/sign-out': { handler: signOut },

@@ -3,9 +3,11 @@ import { describeDevice } from '../../identity/sign-in.ts';
 import { hasMessage, t, type Lang } from '../i18n.ts';
 import { html, page, type Html } from '../html.ts';
 
-export type Section = 'profile' | 'security' | 'activity' | 'consents';
+export type Section = 'profile' | 'security' | 'activity' | 'consents' | 'delegations';
 
-const SECTIONS: Array<[Section, string]> = [['profile', '/account'], ['security', '/account/security'], ['activity', '/account/activity'], ['consents', '/account/consents']];
+const SECTIONS: Array<[Section, string]> = [
+  ['profile', '/account'], ['security', '/account/security'], ['activity', '/account/activity'], ['consents', '/account/consents'], ['delegations', '/account/delegations'],
+];
 
 /** A time in Japan time (ui/dates.ts); the <time> element carries the exact instant. */
 export function when(lang: Lang, date: Date | null | undefined): Html | string {

@@ -3,13 +3,6 @@
 // Without JavaScript or WebAuthn the page still works through its other forms.
 (function () {
   'use strict';
-  var optionsEl = document.getElementById('webauthn-options');
-  var form = document.getElementById('webauthn-form');
-  if (!optionsEl || !form || !window.PublicKeyCredential) return;
-  var options = JSON.parse(optionsEl.textContent);
-  var mode = form.getAttribute('data-mode'); // 'get' | 'create'
-  var button = document.getElementById('webauthn-start');
-  var status = document.getElementById('webauthn-status');
 
   function b64uToBuf(s) {
     s = s.replace(/-/g, '+').replace(/_/g, '/');
@@ -48,6 +41,17 @@
     }
     return json;
   }
+  // The device app's approval ceremony uses the same conversions.
+  window.SekishoWebAuthn = { publicKeyFor: publicKeyFor, toJSON: toJSON };
+
+  var optionsEl = document.getElementById('webauthn-options');
+  var form = document.getElementById('webauthn-form');
+  if (!optionsEl || !form || !window.PublicKeyCredential) return;
+  var options = JSON.parse(optionsEl.textContent);
+  var mode = form.getAttribute('data-mode'); // 'get' | 'create'
+  var button = document.getElementById('webauthn-start');
+  var status = document.getElementById('webauthn-status');
+
   function submit(cred) {
     form.elements.credential.value = JSON.stringify(toJSON(cred));
     form.submit();

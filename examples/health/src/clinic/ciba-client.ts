@@ -1,0 +1,172 @@
+import * as oauth from 'oauth4webapi';
+import type { RecordType } from '../fhir.ts';
+import { checkUrl, insecureFor } from '../shared/loopback.ts';
+
+/** The clinic's private signing key: ES256 (EC P-256) with a `kid`, as registered in Sekisho's `jwks`. */
+export interface ClientPrivateJwk { kty: 'EC'; crv: 'P-256'; x: string; y: string; d: string; kid: string; alg?: 'ES256' }
+
+export interface CibaClientOptions {
+  issuer: string;
+  clientId: string;
+  privateJwk: ClientPrivateJwk;
+  /** The health API's resource identifier (RFC 8707 `resource`, the token's audience). */
+  healthApiAudience: string;
+  /** `requested_expiry` in seconds: how long the patient has to answer. */
+  requestedExpiry: number;
+  /** Aborts every request when the app closes. */
+  signal: AbortSignal;
+}
+
+export interface StartInput {
+  /** The patient number the doctor typed: CIBA `login_hint`. */
+  loginHint: string;
+  bindingMessage: string;
+  resourceTypes: readonly RecordType[];
+  /** Ping mode only: the bearer token Sekisho will present at our notification endpoint. */
+  clientNotificationToken?: string;
+}
+
+export interface Started { authReqId: string; expiresIn: number; interval?: number }
+
+export type TokenOutcome =
+  | { kind: 'pending' }
+  | { kind: 'slow_down' }
+  | { kind: 'tokens'; accessToken: string; authorizationDetails: oauth.AuthorizationDetails[]; actor?: oauth.JsonValue }
+  | { kind: 'failed'; reason: 'denied' | 'expired' | 'error'; error: string };
+
+/** Why a backchannel request was refused: the OAuth error code, or `unreachable` / `invalid_response`. */
+export class CibaStartError extends Error {
+  readonly error: string;
+  constructor(error: string) { super(`backchannel authentication request failed: ${error}`); this.error = error; }
+}
+
+/** Sekisho's RAR type for reading health records; the patient is chosen on the phone, not here. */
+export const FHIR_RECORD_ACCESS = 'fhir_record_access';
+
+/** What the clinic asks for: Patient (name, birth date) and the chosen types, to read and search. */
+export function requestedDetails(types: readonly RecordType[]) {
+  return [{ type: FHIR_RECORD_ACCESS, resource_types: ['Patient', ...types], actions: ['read', 'search'] }];
+}
+
+/**
+ * The clinic as a FAPI-CIBA client, all through oauth4webapi: discovery, `private_key_jwt`, the
+ * request parameters in a signed request object, the CIBA grant with DPoP.
+ */
+export function createCibaClient(options: CibaClientOptions) {
+  const issuer = checkUrl('issuer', options.issuer);
+  const jwk = checkPrivateJwk(options.privateJwk);
+  const client: oauth.Client = { client_id: options.clientId };
+  let key: Promise<oauth.PrivateKey> | undefined;
+  let metadata: Promise<oauth.AuthorizationServer> | undefined;
+
+  const privateKey = () => (key ??= crypto.subtle.importKey('jwk', { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y, d: jwk.d }, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign'])
+    .then((k) => ({ key: k, kid: jwk.kid })));
+
+  async function discover(): Promise<oauth.AuthorizationServer> {
+    const response = await oauth.discoveryRequest(issuer, { algorithm: 'oidc', signal: options.signal, ...insecureFor(issuer) });
+    const as = await oauth.processDiscoveryResponse(issuer, response);
+    for (const endpoint of [as.backchannel_authentication_endpoint, as.token_endpoint]) {
+      if (!endpoint) throw new CibaStartError('invalid_response');
+      checkUrl('endpoint', endpoint);
+    }
+    return as;
+  }
+
+  function server(): Promise<oauth.AuthorizationServer> {
+    if (!metadata) {
+      const attempt = discover();
+      metadata = attempt;
+      // Tried again on the next request when Sekisho was not reachable.
+      attempt.catch(() => { if (metadata === attempt) metadata = undefined; });
+    }
+    return metadata;
+  }
+
+  return {
+    /** A fresh DPoP key for one request: its tokens are bound to it and die with it. */
+    async newDpop(): Promise<oauth.DPoPHandle> {
+      return oauth.DPoP(client, await oauth.generateKeyPair('ES256'));
+    },
+
+    /** Sends the backchannel authentication request; throws CibaStartError. */
+    async start(input: StartInput): Promise<Started> {
+      let as: oauth.AuthorizationServer;
+      try { as = await server(); } catch (err) { throw err instanceof CibaStartError ? err : new CibaStartError('unreachable'); }
+      const parameters = new URLSearchParams({
+        scope: 'openid',
+        login_hint: input.loginHint,
+        binding_message: input.bindingMessage,
+        requested_expiry: String(options.requestedExpiry),
+        resource: options.healthApiAudience,
+        authorization_details: JSON.stringify(requestedDetails(input.resourceTypes)),
+      });
+      if (input.clientNotificationToken) parameters.set('client_notification_token', input.clientNotificationToken);
+      try {
+        const auth = oauth.PrivateKeyJwt(await privateKey());
+        // issueRequestObject: iss = client_id, aud = issuer, iat, nbf, exp (60 s later), jti,
+        // typ oauth-authz-req+jwt, signed with the client key. requested_expiry becomes a JSON number.
+        const request = await oauth.issueRequestObject(as, client, parameters, await privateKey(), {
+          [oauth.modifyAssertion]: (_header, payload) => { payload.requested_expiry = options.requestedExpiry; },
+        });
+        const response = await oauth.backchannelAuthenticationRequest(as, client, auth, { request }, {
+          signal: options.signal, ...insecureFor(as.backchannel_authentication_endpoint),
+        });
+        const result = await oauth.processBackchannelAuthenticationResponse(as, client, response);
+        return { authReqId: result.auth_req_id, expiresIn: result.expires_in, ...(result.interval ? { interval: result.interval } : {}) };
+      } catch (err) {
+        throw new CibaStartError(errorCode(err));
+      }
+    },
+
+    /** One token request for `authReqId` (one retry when Sekisho asks for a DPoP nonce). */
+    async token(authReqId: string, dpop: oauth.DPoPHandle): Promise<TokenOutcome> {
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          const as = await server();
+          const response = await oauth.backchannelAuthenticationGrantRequest(as, client, oauth.PrivateKeyJwt(await privateKey()), authReqId, {
+            DPoP: dpop, signal: options.signal, ...insecureFor(as.token_endpoint),
+          });
+          const tokens = await oauth.processBackchannelAuthenticationGrantResponse(as, client, response);
+          // A bearer token would work for whoever holds it; the health API refuses it anyway.
+          if (tokens.token_type !== 'dpop') return { kind: 'failed', reason: 'error', error: 'token_not_dpop_bound' };
+          // RFC 8693 `act` in the ID token: a delegate (a guardian) approved for the patient.
+          const actor = oauth.getValidatedIdTokenClaims(tokens)?.act ?? tokens.act;
+          return {
+            kind: 'tokens', accessToken: tokens.access_token,
+            authorizationDetails: Array.isArray(tokens.authorization_details) ? tokens.authorization_details : [],
+            ...(actor !== undefined && actor !== null ? { actor } : {}),
+          };
+        } catch (err) {
+          // oauth4webapi's DPoP handle has kept the nonce from the refusal; the retry carries it.
+          if (attempt === 0 && oauth.isDPoPNonceError(err)) continue;
+          const error = errorCode(err);
+          if (error === 'authorization_pending') return { kind: 'pending' };
+          if (error === 'slow_down') return { kind: 'slow_down' };
+          if (error === 'access_denied') return { kind: 'failed', reason: 'denied', error };
+          if (error === 'expired_token') return { kind: 'failed', reason: 'expired', error };
+          return { kind: 'failed', reason: 'error', error };
+        }
+      }
+    },
+  };
+}
+export type CibaClient = ReturnType<typeof createCibaClient>;
+
+/** An error as a short code safe to show and log: never a description from the server or a token. */
+function errorCode(err: unknown): string {
+  if (err instanceof oauth.ResponseBodyError) return /^[\x21-\x7e]{1,64}$/.test(err.error) ? err.error : 'invalid_response';
+  if (err instanceof CibaStartError) return err.error;
+  if (err instanceof oauth.WWWAuthenticateChallengeError) {
+    const code = err.cause[0]?.parameters.error;
+    return code && /^[\x21-\x7e]{1,64}$/.test(code) ? code : 'invalid_response';
+  }
+  if (err instanceof oauth.OperationProcessingError || err instanceof oauth.UnsupportedOperationError) return 'invalid_response';
+  return 'unreachable';
+}
+
+function checkPrivateJwk(jwk: ClientPrivateJwk): ClientPrivateJwk {
+  const ok = typeof jwk === 'object' && jwk !== null && jwk.kty === 'EC' && jwk.crv === 'P-256'
+    && [jwk.x, jwk.y, jwk.d, jwk.kid].every((v) => typeof v === 'string' && v.length > 0) && (jwk.alg === undefined || jwk.alg === 'ES256');
+  if (!ok) throw new TypeError('privateJwk must be an ES256 private JWK (kty EC, crv P-256, x, y, d) with a kid');
+  return jwk;
+}

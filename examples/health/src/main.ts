@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+/**
+ * Runs the two example apps: the clinic's records system and the health-record API.
+ *
+ *   node examples/health/src/main.ts        (or `npm start` in examples/health)
+ *
+ * Configuration, from environment variables:
+ *
+ *   SEKISHO_ISSUER                 required  Sekisho's issuer, e.g. http://localhost:3000
+ *   CLINIC_CLIENT_ID               required  the clinic's client_id at Sekisho
+ *   CLINIC_PRIVATE_JWK             required  the clinic's ES256 private key as a JWK (JSON, with "kid").
+ *                                            Unset: a new key and the client metadata to register are
+ *                                            printed, and nothing starts.
+ *   CLINIC_DELIVERY_MODE           poll | ping (default poll), as registered
+ *   CLINIC_PORT                    default 4000
+ *   CLINIC_PUBLIC_URL              where browsers (and, in ping mode, Sekisho) reach the clinic;
+ *                                  default http://127.0.0.1:$CLINIC_PORT (https://localhost:… with TLS)
+ *   CLINIC_TLS_CERT_FILE           PEM certificate (chain) and key: the clinic listens on https. Ping
+ *   CLINIC_TLS_KEY_FILE            mode needs it (or a TLS proxy): Sekisho notifies https endpoints only
+ *   CLINIC_DOCTORS                 JSON [{"id","name","password"}]; default: one fictional doctor,
+ *                                  dr-sato, with a random password printed at start
+ *   CLINIC_POLL_INTERVAL_FALLBACK  seconds between polls when Sekisho gives no interval (default 5)
+ *   HEALTH_API_PORT                default 4001
+ *   HEALTH_API_PUBLIC_URL          the FHIR base URL as clients reach it; default http://127.0.0.1:$HEALTH_API_PORT/fhir
+ *   HEALTH_API_AUDIENCE            the API's resource identifier at Sekisho; default HEALTH_API_PUBLIC_URL
+ *   HEALTH_API_JWKS_URI            Sekisho's JWKS URL; default: from Sekisho's discovery document
+ *   HEALTH_API_PATIENT_LINKS       JSON {"<Sekisho linked-resource id>": "<FHIR Patient id>"}: the ids
+ *                                  `sekisho user link --kind fhir_patient` printed. Default: none (a
+ *                                  grant's patient id is taken to be the FHIR id)
+ *   HOST                           address both listen on (default 127.0.0.1)
+ *
+ * http is accepted for loopback hosts only; anything else must be https.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { exportJWK, generateKeyPair } from 'jose';
+import { createClinicApp, type ClientPrivateJwk, type DoctorAccount } from './clinic-app.ts';
+import { createHealthApi } from './health-api.ts';
+import { clinicClientMetadata, healthResourceServer } from './registration.ts';
+import { SAMPLE_RECORDS } from './sample-records.ts';
+
+const env = process.env;
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(64);
+}
+
+function json<T>(name: string): T | undefined {
+  const value = env[name];
+  if (value === undefined || value === '') return undefined;
+  try { return JSON.parse(value) as T; } catch { return fail(`${name} is not valid JSON`); }
+}
+
+function port(name: string, fallback: number): number {
+  const value = Number(env[name] ?? fallback);
+  return Number.isInteger(value) && value >= 0 && value < 65536 ? value : fail(`${name} must be a port number`);
+}
+
+const issuer = env.SEKISHO_ISSUER ?? fail('SEKISHO_ISSUER is required (Sekisho\'s issuer URL)');
+const clientId = env.CLINIC_CLIENT_ID ?? fail('CLINIC_CLIENT_ID is required');
+const deliveryMode = (env.CLINIC_DELIVERY_MODE ?? 'poll') as 'poll' | 'ping';
+if (deliveryMode !== 'poll' && deliveryMode !== 'ping') fail('CLINIC_DELIVERY_MODE must be poll or ping');
+const host = env.HOST ?? '127.0.0.1';
+const clinicPort = port('CLINIC_PORT', 4000);
+const apiPort = port('HEALTH_API_PORT', 4001);
+const tlsFiles = env.CLINIC_TLS_CERT_FILE && env.CLINIC_TLS_KEY_FILE ? { cert: env.CLINIC_TLS_CERT_FILE, key: env.CLINIC_TLS_KEY_FILE } : undefined;
+if (!tlsFiles && (env.CLINIC_TLS_CERT_FILE || env.CLINIC_TLS_KEY_FILE)) fail('CLINIC_TLS_CERT_FILE and CLINIC_TLS_KEY_FILE go together');
+const clinicUrl = env.CLINIC_PUBLIC_URL ?? (tlsFiles ? `https://localhost:${clinicPort}` : `http://127.0.0.1:${clinicPort}`);
+const apiUrl = env.HEALTH_API_PUBLIC_URL ?? `http://127.0.0.1:${apiPort}/fhir`;
+const audience = env.HEALTH_API_AUDIENCE ?? apiUrl;
+const notificationEndpoint = new URL('/ciba/notify', clinicUrl).href;
+if (deliveryMode === 'ping' && !notificationEndpoint.startsWith('https:')) {
+  process.stderr.write('note: Sekisho registers only https notification endpoints; set CLINIC_TLS_* or an https CLINIC_PUBLIC_URL for ping mode\n');
+}
+
+const privateJwk = json<ClientPrivateJwk>('CLINIC_PRIVATE_JWK');
+if (!privateJwk) {
+  // First run: make the clinic's key, say what to register, start nothing.
+  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+  const fresh = { ...(await exportJWK(privateKey)), kid: `clinic-${new Date().toISOString().slice(0, 10)}`, alg: 'ES256' } as ClientPrivateJwk;
+  process.stdout.write([
+    'CLINIC_PRIVATE_JWK is not set. A new key for the clinic (keep it secret):',
+    '',
+    `  export CLINIC_PRIVATE_JWK='${JSON.stringify(fresh)}'`,
+    '',
+    'Register the clinic in Sekisho with this metadata (npm run sekisho -- client add --file client.json):',
+    '',
+    JSON.stringify(clinicClientMetadata({ clientId, privateJwk: fresh, deliveryMode, notificationEndpoint }), null, 2),
+    '',
+    'and add the health API to Sekisho\'s resourceServers:',
+    '',
+    JSON.stringify(healthResourceServer({ audience }), null, 2),
+    '',
+  ].join('\n'));
+  process.exit(2);
+}
+
+let doctors = json<DoctorAccount[]>('CLINIC_DOCTORS');
+let generatedPassword: string | undefined;
+if (!doctors) {
+  generatedPassword = randomBytes(12).toString('base64url');
+  doctors = [{ id: 'dr-sato', name: '佐藤 医師 (Dr Sato, fictional)', password: generatedPassword }];
+}
+
+const pollIntervalFallback = Number(env.CLINIC_POLL_INTERVAL_FALLBACK ?? 5);
+if (!(pollIntervalFallback > 0 && pollIntervalFallback <= 60)) fail('CLINIC_POLL_INTERVAL_FALLBACK must be a number of seconds (0-60)');
+const patientLinks = json<Record<string, string>>('HEALTH_API_PATIENT_LINKS');
+if (patientLinks && (typeof patientLinks !== 'object' || Array.isArray(patientLinks) || !Object.values(patientLinks).every((v) => typeof v === 'string'))) {
+  fail('HEALTH_API_PATIENT_LINKS must be a JSON object of strings');
+}
+
+let clinic: ReturnType<typeof createClinicApp>;
+let healthApi: ReturnType<typeof createHealthApi>;
+try {
+  clinic = createClinicApp({
+    issuer, clientId, privateJwk, deliveryMode, doctors, publicUrl: clinicUrl, healthApiUrl: apiUrl, healthApiAudience: audience, pollIntervalFallback,
+  });
+  healthApi = createHealthApi({
+    issuer, audience, publicUrl: apiUrl, data: SAMPLE_RECORDS,
+    ...(env.HEALTH_API_JWKS_URI ? { jwksUri: env.HEALTH_API_JWKS_URI } : {}),
+    ...(patientLinks ? { patientLinks } : {}),
+  });
+} catch (err) {
+  fail(err instanceof Error ? err.message : String(err));
+}
+
+const clinicServer = tlsFiles
+  ? createHttpsServer({ cert: readFileSync(tlsFiles.cert), key: readFileSync(tlsFiles.key) }, clinic.handler)
+  : createServer(clinic.handler);
+const apiServer = createServer(healthApi);
+await Promise.all([
+  new Promise<void>((resolve) => clinicServer.listen(clinicPort, host, resolve)),
+  new Promise<void>((resolve) => apiServer.listen(apiPort, host, resolve)),
+]);
+
+process.stdout.write([
+  `clinic records system  ${clinicUrl}  (${deliveryMode} mode${deliveryMode === 'ping' ? `, notifications at ${notificationEndpoint}` : ''})`,
+  `health-record API      ${apiUrl}  (audience ${audience})`,
+  `Sekisho                ${issuer}  (client ${clientId})`,
+  ...(generatedPassword ? [`sign in as dr-sato with password ${generatedPassword}`] : []),
+  '',
+].join('\n'));
+
+function stop(): void {
+  clinic.close();
+  clinicServer.close();
+  apiServer.close();
+  clinicServer.closeAllConnections();
+  apiServer.closeAllConnections();
+}
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);

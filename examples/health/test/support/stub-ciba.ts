@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { calculateJwkThumbprint, EmbeddedJWK, exportJWK, generateKeyPair, importJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import { startLocalIssuer, type LocalIssuer } from './local-issuer.ts';
+
+export interface Scenario {
+  /** Token requests answered authorization_pending before the outcome. */
+  pending: number;
+  outcome: 'approve' | 'deny' | 'expire';
+  /** Answer the first token request with slow_down (before the pending ones). */
+  slowDown?: boolean;
+  /** Require a DPoP nonce at the token endpoint (use_dpop_nonce on the first request). */
+  dpopNonce?: boolean;
+  /** RFC 8693 `act` in the ID token and the access token: a guardian approved. */
+  act?: Record<string, unknown>;
+  /** The patient the person picks on the phone (Sekisho's linked-resource id and label). */
+  patient: { id: string; label: string };
+  /** `interval` in the backchannel response. */
+  interval?: number;
+}
+
+export interface TokenRequestRecord { at: number; jkt: string; nonce?: unknown }
+
+export interface StubCiba {
+  issuer: LocalIssuer;
+  clientId: string;
+  clientPrivateJwk: JWK & { kid: string };
+  scenario: Scenario;
+  /** The verified request objects received, in order. */
+  requestObjects: Array<{ header: Record<string, unknown>; claims: JWTPayload; outer: string[] }>;
+  tokenRequests: TokenRequestRecord[];
+  /** Sends a CIBA ping to the client's notification endpoint (default: the last request's token and auth_req_id). */
+  ping(endpoint: string, override?: { bearer?: string; authReqId?: string }): Promise<number>;
+  close(): Promise<void>;
+}
+
+const CIBA_GRANT = 'urn:openid:params:grant-type:ciba';
+const NONCE = 'server-nonce-1';
+
+/**
+ * A stand-in for Sekisho's CIBA side, checking what a FAPI-CIBA client must send: private_key_jwt
+ * client authentication, the parameters only inside a request object signed with the client's
+ * key (iss, aud, exp ≤ 5 min after iat, nbf, jti), DPoP proofs at the token endpoint with one key
+ * per request. It answers as the scenario says and mints tokens the health API accepts.
+ */
+export async function startStubCiba(options: { healthAudience: string; scenario: Scenario }): Promise<StubCiba> {
+  const issuer = await startLocalIssuer();
+  const clientId = 'clinic-example';
+  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+  const kid = 'clinic-2026';
+  const clientPrivateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'ES256' };
+  const clientPublic = await importJWK({ ...(await exportJWK(publicKey)), alg: 'ES256' }, 'ES256');
+  const requests = new Map<string, { claims: JWTPayload; polls: number; jkt?: string }>();
+  let lastAuthReqId: string | undefined;
+
+  issuer.metadata.backchannel_authentication_endpoint = `${issuer.issuer}/backchannel`;
+  issuer.metadata.backchannel_token_delivery_modes_supported = ['poll', 'ping'];
+  issuer.metadata.backchannel_authentication_request_signing_alg_values_supported = ['ES256'];
+  issuer.metadata.grant_types_supported = [CIBA_GRANT];
+
+  const stub: StubCiba = {
+    issuer, clientId, clientPrivateJwk, scenario: options.scenario, requestObjects: [], tokenRequests: [],
+    async ping(endpoint, override = {}) {
+      const authReqId = override.authReqId ?? lastAuthReqId!;
+      const bearer = override.bearer ?? String(requests.get(lastAuthReqId!)!.claims.client_notification_token);
+      const response = await fetch(endpoint, {
+        method: 'POST', headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body: JSON.stringify({ auth_req_id: authReqId }),
+      });
+      await response.body?.cancel();
+      return response.status;
+    },
+    close: () => issuer.close(),
+  };
+
+  async function form(req: IncomingMessage): Promise<URLSearchParams> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    return new URLSearchParams(Buffer.concat(chunks).toString());
+  }
+  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
+    res.end(JSON.stringify(body));
+  };
+
+  /** private_key_jwt (RFC 7523): a JWT signed with the client's key, iss = sub = client_id, aud = the issuer. */
+  async function clientAuthenticated(params: URLSearchParams): Promise<boolean> {
+    if (params.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') return false;
+    try {
+      const { payload } = await jwtVerify(params.get('client_assertion') ?? '', clientPublic, { issuer: clientId, subject: clientId, audience: issuer.issuer, requiredClaims: ['exp', 'jti'] });
+      return params.get('client_id') === null || params.get('client_id') === payload.iss;
+    } catch {
+      return false;
+    }
+  }
+
+  issuer.routes.set('/backchannel', async (req, res) => {
+    const params = await form(req);
+    if (!(await clientAuthenticated(params))) return send(res, 401, { error: 'invalid_client' });
+    let verified;
+    try {
+      verified = await jwtVerify(params.get('request') ?? '', clientPublic, {
+        issuer: clientId, audience: issuer.issuer, algorithms: ['ES256'], requiredClaims: ['exp', 'iat', 'nbf', 'jti'], maxTokenAge: 300,
+      });
+    } catch {
+      return send(res, 400, { error: 'invalid_request', error_description: 'a signed request object is required' });
+    }
+    const { payload: claims, protectedHeader } = verified;
+    if (claims.exp! - claims.iat! > 300) return send(res, 400, { error: 'invalid_request', error_description: 'exp too far' });
+    stub.requestObjects.push({ header: protectedHeader as Record<string, unknown>, claims, outer: [...params.keys()] });
+    if (claims.login_hint === 'nobody') return send(res, 400, { error: 'unknown_user_id' });
+    const authReqId = randomUUID();
+    lastAuthReqId = authReqId;
+    requests.set(authReqId, { claims, polls: 0 });
+    send(res, 200, { auth_req_id: authReqId, expires_in: 120, ...(stub.scenario.interval ? { interval: stub.scenario.interval } : {}) });
+  });
+
+  issuer.routes.set('/token', async (req, res) => {
+    const params = await form(req);
+    if (!(await clientAuthenticated(params))) return send(res, 401, { error: 'invalid_client' });
+    const request = requests.get(params.get('auth_req_id') ?? '');
+    if (params.get('grant_type') !== CIBA_GRANT || !request) return send(res, 400, { error: 'invalid_grant' });
+    let proof;
+    try {
+      proof = await jwtVerify(String(req.headers.dpop), EmbeddedJWK, { typ: 'dpop+jwt', algorithms: ['ES256'], requiredClaims: ['iat', 'jti'] });
+    } catch {
+      return send(res, 400, { error: 'invalid_dpop_proof' });
+    }
+    if (proof.payload.htm !== 'POST' || proof.payload.htu !== `${issuer.issuer}/token`) return send(res, 400, { error: 'invalid_dpop_proof' });
+    const jkt = await calculateJwkThumbprint(proof.protectedHeader.jwk!);
+    stub.tokenRequests.push({ at: Date.now(), jkt, nonce: proof.payload.nonce });
+    if (stub.scenario.dpopNonce && proof.payload.nonce !== NONCE) return send(res, 400, { error: 'use_dpop_nonce' }, { 'DPoP-Nonce': NONCE });
+    // Every poll of one request must come with the same key: the tokens are bound to it.
+    if (request.jkt && request.jkt !== jkt) return send(res, 400, { error: 'invalid_dpop_proof', error_description: 'another key' });
+    request.jkt = jkt;
+    request.polls += 1;
+    const s = stub.scenario;
+    if (s.slowDown && request.polls === 1) return send(res, 400, { error: 'slow_down' });
+    if (request.polls <= s.pending + (s.slowDown ? 1 : 0)) return send(res, 400, { error: 'authorization_pending' });
+    if (s.outcome === 'deny') return send(res, 400, { error: 'access_denied' });
+    if (s.outcome === 'expire') return send(res, 400, { error: 'expired_token' });
+
+    const asked = request.claims.authorization_details as Array<Record<string, unknown>>;
+    const granted = asked.map((d) => ({ ...d, patient: s.patient }));
+    const sub = 'account-taro';
+    const now = Math.floor(Date.now() / 1000);
+    const accessToken = await issuer.mintAccessToken({
+      aud: options.healthAudience, client_id: clientId, sub, cnf: { jkt }, authorization_details: granted, ...(s.act ? { act: s.act } : {}),
+    });
+    const idToken = await issuer.sign({ iss: issuer.issuer, aud: clientId, sub, iat: now, exp: now + 300, auth_time: now, ...(s.act ? { act: s.act } : {}) });
+    send(res, 200, { access_token: accessToken, token_type: 'DPoP', expires_in: 300, id_token: idToken, authorization_details: granted });
+  });
+
+  return stub;
+}
