@@ -48,6 +48,7 @@ import { interactionRoutes } from './ui/interaction-routes.ts';
 import { createConsentSteps } from './ui/consent-steps.ts';
 import { createCiba } from './ciba/wiring.ts';
 import { createOutbound } from './http/outbound.ts';
+import { endGrantsOfLapsedDelegations } from './consent/delegation-endings.ts';
 
 export interface Sekisho {
   config: Config;
@@ -149,6 +150,7 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
     provider.use(accountRoutes({
       accounts, passkeys, totp, recoveryCodes, sessions, history, signIn, browserSessions, emailCodes, identityAssurance, ledger, receipts, grants, catalogue, detailTypes, mailer, audit, csrf, logger,
       delegations: createDelegations(storage.db),
+      devices: ciba.devices, userCodes: ciba.userCodes,
       deleteAccount: (accountId, reason) => accountDeletion.deleteAccount(accountId, reason),
       clientName: async (clientId) => {
         const client = await provider.Client.find(clientId).catch(() => undefined);
@@ -158,7 +160,7 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
     }));
 
     const purgeTimer = setInterval(() => {
-      Promise.all([purgeExpired(storage.db), passkeys.purgeExpiredChallenges(), throttle.purgeExpired(), emailCodes.purgeExpired(), endings.sweepExpired(), ciba.purgeExpired()]).then(([n]) => n).then(
+      Promise.all([purgeExpired(storage.db), passkeys.purgeExpiredChallenges(), throttle.purgeExpired(), emailCodes.purgeExpired(), endings.sweepExpired(), ciba.purgeExpired(), endGrantsOfLapsedDelegations({ db: storage.db, grants, ledger })]).then(([n]) => n).then(
         (n) => { if (n) logger.debug('expired protocol records purged', { count: n }); },
         (err: unknown) => logger.error('purge failed', { err }),
       );

@@ -42,9 +42,10 @@ export function createBackchannel(deps: {
   return {
     loginHints: deps.loginHints,
 
-    async checkUserCode(accountId, code) {
-      // Its own counter (an account-kind key), so guessing a user code never locks the person's sign-in.
-      const key = [`account:ciba-user-code:${accountId}`];
+    async checkUserCode(accountId, code, clientId) {
+      // Its own counter per person and client (an account-kind key): guessing never locks the
+      // person's sign-in, and a client that guesses locks only itself out, not the others.
+      const key = [`account:ciba-user-code:${accountId}:${clientId}`];
       if ((await deps.throttle.check(key)).locked) return false;
       const ok = await deps.userCodes.check(accountId, code);
       if (ok) await deps.throttle.recordSuccess(key);

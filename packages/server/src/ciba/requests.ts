@@ -51,8 +51,14 @@ export function createCibaRequests(db: Kysely<Database>) {
     /** Pending, unexpired requests an account may decide (its own, or as a delegate), newest first. */
     async pendingFor(accountId: string): Promise<Array<CibaRequest & { delegationId: string | null }>> {
       const rows = await db.selectFrom('ciba_requests as r').innerJoin('ciba_request_approvers as a', 'a.request_id', 'r.id')
+        .leftJoin('delegations as d', 'd.id', 'a.delegation_id')
         .select([...COLUMNS.map((c) => `r.${c}` as const), 'a.delegation_id'])
         .where('a.account_id', '=', accountId).where('r.status', '=', 'pending').where('r.expires_at', '>', new Date())
+        // A delegate whose delegation has ended (or lapsed) no longer sees what was routed to them.
+        .where((eb) => eb.or([
+          eb('a.delegation_id', 'is', null),
+          eb.and([eb('d.status', '=', 'active'), eb('d.valid_from', '<=', sql<Date>`now()`), eb.or([eb('d.valid_until', 'is', null), eb('d.valid_until', '>', sql<Date>`now()`)])]),
+        ]))
         .orderBy('r.created_at', 'desc').limit(50).execute();
       return rows.map((r) => ({ ...toRequest(r), delegationId: r.delegation_id }));
     },

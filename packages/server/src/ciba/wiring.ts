@@ -47,6 +47,7 @@ export async function createCiba(deps: {
   const { notifications } = config.ciba;
   const requests = createCibaRequests(db);
   const devices = createAuthenticationDevices(db);
+  const userCodes = createCibaUserCodes(db);
   const delegations = createDelegations(db);
   const live = createLiveChannel({ logger, databaseUrl: config.databaseUrl });
   await live.ready();
@@ -55,7 +56,7 @@ export async function createCiba(deps: {
   if (notifications.webPush) {
     const vapid = await loadVapidKeys(db, deps.kek, notifications.webPush);
     // Push endpoints come from devices: only through the outbound guard (no special-use addresses).
-    notifiers.push(createWebPushNotifier({ vapid: { subject: notifications.webPush.subject, ...vapid }, timeoutMs: notifications.timeoutMs, agent: deps.outbound.httpsAgent }));
+    notifiers.push(guarded(createWebPushNotifier({ vapid: { subject: notifications.webPush.subject, ...vapid }, timeoutMs: notifications.timeoutMs, agent: deps.outbound.httpsAgent }), deps.outbound));
     pushPublicKey = vapid.publicKey;
   }
   if (notifications.webhook) notifiers.push(createWebhookNotifier({ ...notifications.webhook, timeoutMs: notifications.timeoutMs }));
@@ -65,7 +66,7 @@ export async function createCiba(deps: {
   });
   const backchannel = createBackchannel({
     config, requests, devices, delegations, dispatcher, audit: deps.audit, throttle: deps.throttle,
-    loginHints: createLoginHints(db, config), userCodes: createCibaUserCodes(db), clientName: deps.clientName,
+    loginHints: createLoginHints(db, config), userCodes, clientName: deps.clientName,
   });
 
   const label = labeller(deps.catalogue, deps.detailTypes);
@@ -85,6 +86,9 @@ export async function createCiba(deps: {
   return {
     hooks: backchannel,
     dispatcher,
+    /** For the account pages and the CLI: a person (or the operator for them) removes a lost phone, sets the request code. */
+    devices,
+    userCodes,
     live,
     /** The device app's routes, once the provider (and the consent steps built on it) exist. */
     deviceApp(app: { provider: Provider; accounts: Accounts; passkeys: Passkeys; csrf: Csrf; consent: ReturnType<typeof createConsentSteps>; operator: string }) {
@@ -98,12 +102,27 @@ export async function createCiba(deps: {
         devices, requests, approvals, passkeys: app.passkeys, accounts: app.accounts, csrf: app.csrf, audit: deps.audit,
         catalogue: deps.catalogue, detailTypes: deps.detailTypes, operator: app.operator,
         openLiveChannel: (ctx: Context, target) => live.open(ctx, target),
-        pushPublicKey, allowLoopbackPush: config.outbound.allowPrivateNetworks, clientName: deps.clientName, labelItem: label.of,
+        pushPublicKey, allowLoopbackPush: config.outbound.allowPrivateNetworks, checkOutboundUrl: deps.outbound.checkUrl, clientName: deps.clientName, labelItem: label.of,
       });
     },
     purgeExpired: () => requests.purgeExpired(),
     async close() {
       await live.close();
+    },
+  };
+}
+
+/**
+ * A push endpoint given as an IP literal is never resolved, so the agent's lookup guard does not
+ * see it: it is checked here before every delivery (a subscription stored before a policy change too).
+ */
+function guarded(notifier: Notifier, outbound: Outbound): Notifier {
+  return {
+    channel: notifier.channel,
+    reaches: (target) => notifier.reaches(target),
+    async deliver(target, message, signal) {
+      if (target.push) outbound.checkUrl(target.push.endpoint);
+      return notifier.deliver(target, message, signal);
     },
   };
 }

@@ -18,6 +18,7 @@ import { listMailbox } from '../mail/mailer.ts';
 import { USER_IDENTITY_HELP, USER_IDENTITY_SUBCOMMANDS, userIdentityCommand } from './user-identity-commands.ts';
 import { USER_RECOVERY_HELP, USER_RECOVERY_SUBCOMMANDS, userRecoveryCommand } from './user-recovery-commands.ts';
 import { USER_LINK_HELP, USER_LINK_SUBCOMMANDS, userLinkCommand } from './user-link-commands.ts';
+import { USER_DEVICE_HELP, USER_DEVICE_SUBCOMMANDS, userDeviceCommand } from './user-device-commands.ts';
 import { CONSENT_HELP, consentCommand } from './consent-commands.ts';
 import { NOTICE_HELP, noticeCommand } from './notice-commands.ts';
 import { DELEGATION_HELP, delegationCommand } from './delegation-commands.ts';
@@ -36,6 +37,7 @@ ${NOTICE_HELP}
 ${USER_IDENTITY_HELP}
 ${USER_RECOVERY_HELP}
 ${USER_LINK_HELP}
+${USER_DEVICE_HELP}
 ${CONSENT_HELP}
 ${DELEGATION_HELP}
   keys list                     list signing keys
@@ -150,6 +152,7 @@ async function userCommand(sub: string | undefined, args: string[], config: Conf
   if (sub && USER_IDENTITY_SUBCOMMANDS.includes(sub)) return userIdentityCommand(sub, args, config, logger);
   if (sub && USER_RECOVERY_SUBCOMMANDS.includes(sub)) return userRecoveryCommand(sub, args, config, logger);
   if (sub && USER_LINK_SUBCOMMANDS.includes(sub)) return userLinkCommand(sub, args, config, logger);
+  if (sub && USER_DEVICE_SUBCOMMANDS.includes(sub)) return userDeviceCommand(sub, args, config, logger);
   if (sub !== 'add') { process.stderr.write('user add --username <name> [--claims <json>]\n'); return 64; }
   const username = flag(args, '--username');
   if (!username) { process.stderr.write('user add needs --username\n'); return 64; }

@@ -24,6 +24,10 @@ import { accountKey } from './throttle-policy.ts';
 export const ERASED_WITH_ACCOUNT: readonly string[] = [
   'passkeys', 'totp_credentials', 'recovery_codes', 'login_history', 'session_details', 'identity_verifications',
   'linked_resources', 'consent_grants',
+  // CIBA: the person's phones, their request code, the requests about them and who may decide them.
+  'authentication_devices', 'ciba_user_codes', 'ciba_requests', 'ciba_request_approvers',
+  // Who may act for whom: ends with either account (the ledger keeps who decided, by id).
+  'delegations',
 ];
 
 export type DeletionReason = 'self' | 'admin';

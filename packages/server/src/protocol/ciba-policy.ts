@@ -12,8 +12,8 @@ import { LoginHintTokenError, type LoginHints } from '../ciba/login-hints.ts';
 /** What the CIBA configuration asks of the rest of Sekisho. */
 export interface CibaHooks {
   loginHints: LoginHints;
-  /** Whether the code is the one the person set (false also when they set none). Throttled by the caller. */
-  checkUserCode(accountId: string, code: string): Promise<boolean>;
+  /** Whether the code is the one the person set (false also when they set none); throttled per person and client. */
+  checkUserCode(accountId: string, code: string, clientId: string): Promise<boolean>;
   /** A new request was saved: record it, work out who decides it, and tell their devices (without waiting for them). */
   requested(input: { authReqId: string; clientId: string; accountId: string; bindingMessage: string | null; expiresAt: Date }): Promise<void>;
 }
@@ -68,11 +68,18 @@ export function withCiba(deps: CibaPolicyDeps, configuration: Configuration): Co
         },
         // request_context is not defined by CIBA Core; Sekisho ignores it.
         async validateRequestContext() {},
+        // Runs once the person is known and before the request is saved: what depends on who it is.
         async verifyUserCode(ctx: KoaContextWithOIDC, account: { accountId: string }, userCode: string | undefined) {
+          // Grant Management: a grant_id must be this person's grant (the extraParams check could only see the client).
+          const grantId = ctx.oidc.params?.grant_id;
+          if (typeof grantId === 'string') {
+            const grant = await ctx.oidc.provider.Grant.find(grantId);
+            if (!grant || grant.accountId !== account.accountId) throw new errors.CustomOIDCProviderError('invalid_grant_id', 'unknown grant_id');
+          }
           const client = ctx.oidc.client!;
           if (!client.backchannelUserCodeParameter) return;
           if (userCode === undefined || userCode === '') throw new errors.MissingUserCode('user_code is required');
-          if (userCode.length > 64 || !(await ciba.checkUserCode(account.accountId, userCode))) throw new errors.InvalidUserCode('invalid user_code');
+          if (userCode.length > 64 || !(await ciba.checkUserCode(account.accountId, userCode, client.clientId))) throw new errors.InvalidUserCode('invalid user_code');
         },
         async triggerAuthenticationDevice(ctx: KoaContextWithOIDC, request: { jti: string; expiration?: number; params?: Record<string, unknown> }, account: { accountId: string }, client: { clientId: string }) {
           const message = request.params?.binding_message;

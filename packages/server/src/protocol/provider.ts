@@ -618,6 +618,7 @@ function mtlsAliases(config: Config): Record<string, string> {
     introspection_endpoint: `${base}${ROUTES.introspection}`,
     revocation_endpoint: `${base}${ROUTES.revocation}`,
     grant_management_endpoint: `${base}${GRANT_MANAGEMENT_PATH}`,
+    backchannel_authentication_endpoint: `${base}${ROUTES.backchannel_authentication}`,
   };
 }
 

@@ -96,7 +96,8 @@ export function createConsentSteps(deps: ConsentStepDeps) {
     const { accountId } = details;
     const clientId = String(details.params.client_id);
     const [account, notice, stored, existingTerms] = await Promise.all([
-      deps.accounts.findById(accountId),
+      // "Signed in as": the one deciding (a delegate deciding for the person is named as themself).
+      deps.accounts.findById(details.actor?.accountId ?? accountId),
       deps.notices.current(clientId),
       details.grantId ? provider.Grant.find(details.grantId) : undefined,
       details.grantId ? terms.find(details.grantId) : undefined,

@@ -184,6 +184,30 @@ describe('CIBA authentication request errors (B2–B5)', () => {
   });
 });
 
+describe('Grant Management over CIBA', () => {
+  it('an ongoing consent given on the phone is merged into by a later request naming its grant_id; another person\'s grant is invalid_grant_id', async () => {
+    const first = await startCiba(as, server, tc, { login_hint: patient.username, binding_message: 'GM-1', scope: 'openid offline_access' });
+    const id = await waitForRequest(phone);
+    assert.equal((await phone.approve(id, { duration: 'ongoing' })).status, 200);
+    await new Promise((r) => setTimeout(r, 1100));
+    const tokens = await pollOnce(as, tc, first.auth_req_id);
+    const grantId = String(tokens.grant_id);
+    assert.ok(tokens.refresh_token, 'ongoing access chosen: a refresh token');
+
+    const merged = await startCiba(as, server, tc, { login_hint: patient.username, binding_message: 'GM-2', scope: 'openid profile', grant_management_action: 'merge', grant_id: grantId });
+    const second = await waitForRequest(phone);
+    assert.equal((await phone.approve(second)).status, 200);
+    await new Promise((r) => setTimeout(r, 1100));
+    const again = await pollOnce(as, tc, merged.auth_req_id);
+    assert.equal(again.grant_id, grantId, 'the same grant, merged');
+
+    const stranger = await createTestUser(server);
+    const foreign = await backchannel({ request: await signedCibaRequest(server, tc, { scope: 'openid', login_hint: stranger.username, binding_message: 'GM-3', grant_management_action: 'merge', grant_id: grantId }) });
+    assert.equal(foreign.status, 400);
+    assert.equal(foreign.body.error, 'invalid_grant_id');
+  });
+});
+
 describe('CIBA decisions on the device', () => {
   it('a device of another account sees nothing and cannot approve; nothing is granted', async () => {
     const other = await createTestUser(server);

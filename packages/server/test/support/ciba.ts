@@ -11,7 +11,7 @@ export const CIBA_GRANT = 'urn:openid:params:grant-type:ciba';
 /** A FAPI-CIBA client: private_key_jwt, DPoP, signed authentication requests, poll or ping. */
 export async function registerCibaClient(server: TestServer, mode: 'poll' | 'ping' = 'poll', metadata: Record<string, unknown> = {}): Promise<TestClient> {
   return registerTestClient(server, {
-    auth: 'private_key_jwt', binding: 'dpop', grantTypes: [CIBA_GRANT],
+    auth: 'private_key_jwt', binding: 'dpop', grantTypes: [CIBA_GRANT, 'refresh_token'],
     metadata: {
       redirect_uris: undefined, backchannel_token_delivery_mode: mode, backchannel_authentication_request_signing_alg: 'ES256',
       client_name: 'Kakuu Clinic (fictional)', ...metadata,

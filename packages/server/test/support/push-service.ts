@@ -11,6 +11,8 @@ export interface ReceivedPush { endpoint: string; headers: IncomingHttpHeaders; 
 
 export interface PushService {
   origin: string;
+  /** The service's test CA (PEM), for a server told to trust it (outbound.caFile). */
+  caPem: string;
   /** Trusts the service's test CA; give it to the web-push notifier (the library speaks HTTPS only). */
   agent: Agent;
   /** A subscription as a browser makes one; with applicationServerKey, pushes signed by another key are refused. */
@@ -70,11 +72,13 @@ export async function startPushService(): Promise<PushService> {
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // `localhost`: the name on the service's certificate (it listens on 127.0.0.1).
+  origin = `https://localhost:${(server.address() as AddressInfo).port}`;
   const agent = new Agent({ ca: ca.caPem, keepAlive: false });
 
   return {
     origin,
+    caPem: ca.caPem,
     agent,
     subscribe(options = {}) {
       const ecdh = createECDH('prime256v1');

@@ -1,4 +1,4 @@
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { DeliveryError, type Notifier } from './types.ts';
 
 export interface WebhookOptions {
@@ -77,7 +77,8 @@ export function createWebhookNotifier(options: WebhookOptions): Notifier {
     async deliver(target, message, signal) {
       const payload: WebhookBody = {
         type: message.kind === 'request' ? 'ciba.request' : 'ciba.settled',
-        id: randomUUID(),
+        // The same for every attempt at one delivery, so a backend can drop a retry it already handled.
+        id: createHash('sha256').update(`${message.kind}:${message.requestId}:${target.deviceId}`).digest('base64url').slice(0, 22),
         device_id: target.deviceId,
         request_id: message.requestId,
         client_name: message.clientName,

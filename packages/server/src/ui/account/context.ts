@@ -11,6 +11,8 @@ import type { Grants } from '../../consent/grants.ts';
 import type { Catalogue } from '../../consent/catalogue.ts';
 import type { AuthorizationDetailTypes } from '../../consent/authorization-details/registry.ts';
 import type { Delegations } from '../../consent/delegations.ts';
+import type { AuthenticationDevices } from '../../ciba/devices.ts';
+import type { CibaUserCodes } from '../../ciba/user-codes.ts';
 import type { LoginHistory } from '../../identity/login-history.ts';
 import type { Passkeys } from '../../identity/passkeys.ts';
 import type { RecoveryCodes } from '../../identity/recovery-codes.ts';
@@ -43,6 +45,10 @@ export interface AccountDeps {
   detailTypes: AuthorizationDetailTypes;
   /** Who may act for the person and for whom they may act (guardians, proxies, caregivers). */
   delegations: Delegations;
+  /** The phones linked as CIBA authentication devices, which the person can remove from here. */
+  devices: AuthenticationDevices;
+  /** The person's CIBA request code (user_code), set and removed from the devices page. */
+  userCodes: CibaUserCodes;
   /** A client's display name (client_name), for people who do not read client ids. */
   clientName(clientId: string): Promise<string | undefined>;
   mailer: Mailer;

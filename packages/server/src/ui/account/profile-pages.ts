@@ -34,6 +34,7 @@ ${alert(v.error)}
 <ul class="items">
   <li><a href="/account/security">${t(lang, 'account.more.security')}</a></li>
   <li><a href="/account/activity">${t(lang, 'account.more.activity')}</a></li>
+  <li><a href="/account/devices">${t(lang, 'account.more.devices')}</a></li>
   <li><a href="/account/consents">${t(lang, 'account.more.consents')}</a></li>
   ${v.deletion ? html`<li><a href="/account/delete">${t(lang, 'account.delete.link')}</a></li>` : ''}
 </ul>

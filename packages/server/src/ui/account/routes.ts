@@ -14,6 +14,7 @@ import { accountSignIn } from './sign-in.ts';
 import { levelOf } from '../../identity/assurance.ts';
 import { downloadReceipt, revokeGrant, shortenGrant, showConsents, withdrawGrantPart } from './consents.ts';
 import { endDelegation, showDelegations } from './delegations.ts';
+import { removeDevice, removeRequestCode, setRequestCode, showDevices } from './devices.ts';
 
 interface Route {
   handler: (r: AccountRequest) => Promise<void>;
@@ -47,6 +48,13 @@ const ROUTES: Record<string, Route> = {
   'POST /account/totp/remove': { handler: removeTotp, recent: true, back: '/account/security', enabled: passwords },
   'POST /account/recovery-codes': { handler: regenerateRecoveryCodes, recent: true, back: '/account/security', enabled: passwords },
   'GET /account/activity': { handler: showActivity },
+  'GET /account/devices': { handler: (r) => showDevices(r) },
+  // Not `recent`: like ending a session, cutting off a lost phone only takes power away, and a
+  // person racing whoever found their phone should not be sent to confirm it is them first.
+  'POST /account/devices/remove': { handler: removeDevice },
+  // Who can make the phone ring is a sign-in-like setting: only with a fresh sign-in.
+  'POST /account/request-code': { handler: setRequestCode, recent: true, back: '/account/devices' },
+  'POST /account/request-code/remove': { handler: removeRequestCode, recent: true, back: '/account/devices' },
   'GET /account/consents': { handler: (r) => showConsents(r) },
   'POST /account/consents/revoke': { handler: revokeGrant },
   'POST /account/consents/withdraw-part': { handler: withdrawGrantPart },

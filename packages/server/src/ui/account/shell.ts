@@ -3,10 +3,10 @@ import { describeDevice } from '../../identity/sign-in.ts';
 import { hasMessage, t, type Lang } from '../i18n.ts';
 import { html, page, type Html } from '../html.ts';
 
-export type Section = 'profile' | 'security' | 'activity' | 'consents' | 'delegations';
+export type Section = 'profile' | 'security' | 'activity' | 'devices' | 'consents' | 'delegations';
 
 const SECTIONS: Array<[Section, string]> = [
-  ['profile', '/account'], ['security', '/account/security'], ['activity', '/account/activity'], ['consents', '/account/consents'], ['delegations', '/account/delegations'],
+  ['profile', '/account'], ['security', '/account/security'], ['activity', '/account/activity'], ['devices', '/account/devices'], ['consents', '/account/consents'], ['delegations', '/account/delegations'],
 ];
 
 /** A time in Japan time (ui/dates.ts); the <time> element carries the exact instant. */

@@ -9,15 +9,25 @@
   var page = live.getAttribute('data-page');
 
   // Live channel: a new request or one settled elsewhere reloads the page (the server renders it).
+  // Not once the page is leaving: the decision this page posts is itself announced as `settled`,
+  // and a reload then would cancel the post's answer ("Allowed") for the request page again,
+  // which says it was already decided; on the list it would swallow the tap on a request.
+  var leaving = false;
   if (window.EventSource && page !== 'outcome') {
     var source = new EventSource('/device/events');
+    window.addEventListener('beforeunload', function () { leaving = true; source.close(); });
     var reload = function (event) {
+      if (leaving) return;
       var message = {};
       try { message = JSON.parse(event.data); } catch (e) { return; }
       if (page === 'list' || message.requestId === live.getAttribute('data-request')) { source.close(); location.reload(); }
     };
     source.addEventListener('request', function (event) { if (page === 'list') reload(event); });
     source.addEventListener('settled', reload);
+    // After the stream dropped and came back, something may have arrived meanwhile: read the list again.
+    var dropped = false;
+    source.addEventListener('error', function () { dropped = true; });
+    source.addEventListener('open', function () { if (dropped && page === 'list') { source.close(); location.reload(); } });
   }
 
   // Countdown to the request's expiry; at zero the page reloads (and says it expired).

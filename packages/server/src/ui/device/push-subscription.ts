@@ -15,10 +15,11 @@ const subscription = z.object({
 
 /**
  * A Web Push subscription posted by the device app (PushSubscription.toJSON()). The endpoint is
- * where Sekisho will POST: https only, or a loopback address in development (a local test push
- * service), never an address of the server's own network otherwise.
+ * where Sekisho will POST: https only (http on loopback only where outbound.allowPrivateNetworks
+ * lets calls reach private addresses), never a special-use IP address otherwise; names are checked
+ * when they are resolved (http/outbound.ts).
  */
-export async function readPushSubscription(ctx: Context, options: { allowLoopback: boolean }) {
+export async function readPushSubscription(ctx: Context, options: { allowLoopback: boolean; checkUrl(url: string): void }) {
   if (!ctx.is('application/json')) return undefined;
   let raw = '';
   for await (const chunk of ctx.req) {
@@ -32,5 +33,6 @@ export async function readPushSubscription(ctx: Context, options: { allowLoopbac
   const loopback = url.protocol === 'http:' && LOOPBACK.has(url.hostname);
   if (url.protocol !== 'https:' && !(loopback && options.allowLoopback)) return undefined;
   if (url.username || url.password) return undefined;
+  try { options.checkUrl(parsed.endpoint); } catch { return undefined; }
   return { endpoint: parsed.endpoint, keys: parsed.keys };
 }

@@ -12,6 +12,7 @@ import type { CibaRequests } from '../../ciba/requests.ts';
 import type { Catalogue } from '../../consent/catalogue.ts';
 import type { AuthorizationDetailTypes } from '../../consent/authorization-details/registry.ts';
 import { consentPage } from '../consent-page.ts';
+import { shownHash } from '../../consent/ledger.ts';
 import { errorPage } from '../error-page.ts';
 import { t, type Lang } from '../i18n.ts';
 import { html } from '../html.ts';
@@ -42,8 +43,10 @@ export interface DeviceAppDeps {
   openLiveChannel(ctx: Context, target: { deviceId: string; accountId: string }): void;
   /** The VAPID public key when Web Push is configured. */
   pushPublicKey: string | undefined;
-  /** Push endpoints on loopback addresses are accepted only in development (a test push service). */
+  /** Push endpoints on loopback (http) are accepted only where outbound.allowPrivateNetworks is on. */
   allowLoopbackPush: boolean;
+  /** Refuses an endpoint at a special-use IP address (outbound guard). */
+  checkOutboundUrl(url: string): void;
   clientName(clientId: string): Promise<string>;
   /** An item outside a delegation's constraints ("scope:email") in words. */
   labelItem(lang: Lang, item: string): string;
@@ -150,7 +153,6 @@ export function deviceAppRoutes(deps: DeviceAppDeps) {
       const view = await deps.approvals.view(device, id);
       if (!('request' in view)) return outcome(ctx, lang, view.kind);
       const principal = view.delegation ? await principalName(view.request.subject) : undefined;
-      const { shownHash } = await import('../../consent/ledger.ts');
       return html200(ctx, renderRequest(lang, device, { ...view, principalName: principal }, shownHash(view.consent)));
     }
     if (ctx.method !== 'POST') return methodNotAllowed(ctx);
@@ -207,7 +209,7 @@ export function deviceAppRoutes(deps: DeviceAppDeps) {
   async function push(ctx: Context, device: AuthenticationDevice) {
     if (!csrf.verify(ctx, `device:${device.id}`, ctx.get('x-csrf-token') || undefined)) return errorJson(ctx, 403, 'csrf');
     if (!deps.pushPublicKey) return errorJson(ctx, 404, 'push_not_configured');
-    const subscription = await readPushSubscription(ctx, { allowLoopback: deps.allowLoopbackPush });
+    const subscription = await readPushSubscription(ctx, { allowLoopback: deps.allowLoopbackPush, checkUrl: deps.checkOutboundUrl });
     if (!subscription) return errorJson(ctx, 400, 'invalid_subscription');
     await devices.setPushSubscription(device.id, subscription);
     ctx.status = 204;

@@ -1,9 +1,11 @@
 import { delegationMessages } from './delegations.ts';
+import { approvalDeviceMessages } from './approval-devices.ts';
 
 /** Strings of the account pages, re-authentication and account recovery (merged into i18n.ts). */
 export const accountMessages = {
   en: {
     ...delegationMessages.en,
+    ...approvalDeviceMessages.en,
     'recover.link': 'Can’t sign in?',
     'reauth.title': 'Confirm it’s you',
     'reauth.lead': 'For your security, confirm it is you before changing how you sign in.',
@@ -207,6 +209,7 @@ export const accountMessages = {
   },
   ja: {
     ...delegationMessages.ja,
+    ...approvalDeviceMessages.ja,
     'recover.link': 'ログインできない場合',
     'reauth.title': 'ご本人の確認',
     'reauth.lead': '安全のため、ログイン方法を変更する前にご本人であることを確認します。',
