@@ -80,7 +80,7 @@ export function createClinicApp(options: ClinicAppOptions): ClinicApp {
     healthApiAudience: options.healthApiAudience, requestedExpiry: options.requestedExpiry ?? 300, signal: aborter.signal,
   });
   const requests = createCibaRequests({
-    ciba, reader: createRecordReader({ healthApiUrl: options.healthApiUrl, issuer: options.issuer, signal: aborter.signal }),
+    ciba, reader: createRecordReader({ healthApiUrl: options.healthApiUrl, signal: aborter.signal }),
     deliveryMode: options.deliveryMode, pollIntervalFallback: options.pollIntervalFallback ?? 5, slowDownSeconds: options.slowDownSeconds ?? 5,
     pingFallbackPollSeconds: options.pingFallbackPollSeconds ?? 30, maxPending: options.maxPending ?? 50,
     keepFinishedSeconds: options.keepFinishedSeconds ?? 600, log,

@@ -1,8 +1,8 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { JWTAccessTokenClaims } from 'oauth4webapi';
-import { FHIR_ID, isRecordType, type Bundle, type HealthRecords, type Patient, type RecordType, type Resource } from './fhir.ts';
+import { FHIR_ID, isRecordType, type Bundle, type HealthRecords, type RecordType, type Resource } from './fhir.ts';
 import { createRecordStore } from './health-api/record-store.ts';
-import { createPatientLinks, grantedPatientIds, type FhirAction } from './health-api/record-access.ts';
+import { grantedPatientIds, type FhirAction } from './health-api/record-access.ts';
 import { dpopChallenge, sendJson, sendProblem } from './health-api/responses.ts';
 import { createTokenVerifier, type TokenVerifierOptions } from './health-api/token-verifier.ts';
 import { checkUrl } from './shared/loopback.ts';
@@ -16,11 +16,6 @@ export interface HealthApiOptions extends TokenVerifierOptions {
    * trusted for this. Default: `audience`.
    */
   publicUrl?: string;
-  /**
-   * Sekisho's linked-resource id → this API's FHIR Patient id, the pairing kept when the patient
-   * was linked in Sekisho (see record-access.ts). Without it a grant's patient id is the FHIR id.
-   */
-  patientLinks?: Readonly<Record<string, string>>;
   /** One line per request; default: JSON on stdout. Never given a token. */
   log?: (line: AccessLogLine) => void;
 }
@@ -42,7 +37,6 @@ export interface AccessLogLine {
 
 type Route =
   | { kind: 'read'; id: string }
-  | { kind: 'patient-search' }
   | { kind: 'record-search'; type: RecordType };
 
 interface Outcome { status: number; outcome: AccessLogLine['outcome']; patient?: string; reason?: string }
@@ -50,11 +44,10 @@ interface Outcome { status: number; outcome: AccessLogLine['outcome']; patient?:
 /**
  * A FHIR-shaped, read-only health-record API that accepts only DPoP-bound JWT access tokens
  * (RFC 9068, RFC 9449) from one issuer, for one audience, carrying Sekisho's `fhir_record_access`
- * authorization details for the patient asked about:
+ * authorization details for the patient asked about (the detail's `patient.ref`, a FHIR id):
  *
- *   GET {base}/Patient/{id}                          Patient             (resource_types Patient, actions read)
- *   GET {base}/Patient?identifier={issuer}|{grantId} Bundle of Patient   (Patient, search): which FHIR patient a grant names
- *   GET {base}/{Type}?patient={id}                   Bundle (searchset)  ({Type}, search)
+ *   GET {base}/Patient/{id}          Patient             (resource_types Patient, actions read)
+ *   GET {base}/{Type}?patient={id}   Bundle (searchset)  ({Type}, search)
  *
  * with {Type} one of AllergyIntolerance, MedicationStatement, Observation, Condition. Order of
  * checks: route (404/405), token (401, or 503 when the issuer's keys cannot be read), input (400),
@@ -65,7 +58,6 @@ export function createHealthApi(options: HealthApiOptions): RequestListener {
   const basePath = base.pathname.replace(/\/$/, '');
   const publicBase = `${base.origin}${basePath}`;
   const store = createRecordStore(options.data);
-  const links = createPatientLinks(options.patientLinks);
   const verifier = createTokenVerifier(options);
   const log = options.log ?? ((line: AccessLogLine) => process.stdout.write(`${JSON.stringify(line)}\n`));
 
@@ -73,8 +65,8 @@ export function createHealthApi(options: HealthApiOptions): RequestListener {
     if (!pathname.startsWith(`${basePath}/`)) return undefined;
     const parts = pathname.slice(basePath.length + 1).split('/');
     if (parts.length === 2 && parts[0] === 'Patient') return { kind: 'read', id: parts[1]! };
+    // No Patient search: the grant names the patient by its FHIR id, so a client reads it.
     if (parts.length !== 1) return undefined;
-    if (parts[0] === 'Patient') return { kind: 'patient-search' };
     return isRecordType(parts[0]!) ? { kind: 'record-search', type: parts[0] } : undefined;
   }
 
@@ -115,8 +107,7 @@ export function createHealthApi(options: HealthApiOptions): RequestListener {
 
     const forbidden = (patient?: string): Outcome => problem(res, 403, 'Forbidden', 'The token does not allow this record type for this patient.', 'insufficient_scope',
       { 'WWW-Authenticate': dpopChallenge('insufficient_scope', 'fhir_record_access does not cover this patient and record type') }, patient);
-    const allowedFhirIds = (type: 'Patient' | RecordType, action: FhirAction) =>
-      new Set(grantedPatientIds(claims, type, action, options.audience).map((g) => links.fhirIdOf(g)).filter((id) => id !== undefined));
+    const allowedFhirIds = (type: 'Patient' | RecordType, action: FhirAction) => new Set(grantedPatientIds(claims, type, action, options.audience));
 
     if (found.kind === 'read') {
       const id = decoded(found.id);
@@ -127,21 +118,6 @@ export function createHealthApi(options: HealthApiOptions): RequestListener {
       if (!patient) return problem(res, 404, 'Unknown patient', 'There is no such patient here.', 'not_found', {}, id);
       sendJson(res, 200, patient);
       return { status: 200, outcome: 'ok', patient: id };
-    }
-
-    if (found.kind === 'patient-search') {
-      const value = single(url.searchParams, 'identifier');
-      if (value === undefined) return problem(res, 400, 'Bad search', 'Search Patient by exactly one identifier parameter and nothing else.', 'bad_request');
-      const bar = value.indexOf('|');
-      const [system, grantId] = bar < 0 ? [undefined, value] : [value.slice(0, bar), value.slice(bar + 1)];
-      if (!/^[\x21-\x7e]{1,200}$/.test(grantId)) return problem(res, 400, 'Bad identifier', 'The identifier is 1 to 200 printable ASCII characters.', 'bad_request');
-      if (!grantedPatientIds(claims, 'Patient', 'search', options.audience).includes(grantId)) return forbidden();
-      const fhirId = system === undefined || system === options.issuer ? links.fhirIdOf(grantId) : undefined;
-      const patient = fhirId === undefined ? undefined : store.patient(fhirId);
-      // The match carries the identifier it was found by: the issuer's name for this patient.
-      const matches: Patient[] = patient ? [{ ...patient, identifier: [...(patient.identifier ?? []), { system: options.issuer, value: grantId }] }] : [];
-      sendJson(res, 200, bundle(`${publicBase}/Patient?identifier=${encodeURIComponent(value)}`, matches));
-      return { status: 200, outcome: 'ok', ...(patient ? { patient: patient.id } : {}) };
     }
 
     const raw = single(url.searchParams, 'patient');

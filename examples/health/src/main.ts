@@ -24,9 +24,6 @@
  *   HEALTH_API_PUBLIC_URL          the FHIR base URL as clients reach it; default http://127.0.0.1:$HEALTH_API_PORT/fhir
  *   HEALTH_API_AUDIENCE            the API's resource identifier at Sekisho; default HEALTH_API_PUBLIC_URL
  *   HEALTH_API_JWKS_URI            Sekisho's JWKS URL; default: from Sekisho's discovery document
- *   HEALTH_API_PATIENT_LINKS       JSON {"<Sekisho linked-resource id>": "<FHIR Patient id>"}: the ids
- *                                  `sekisho user link --kind fhir_patient` printed. Default: none (a
- *                                  grant's patient id is taken to be the FHIR id)
  *   HOST                           address both listen on (default 127.0.0.1)
  *
  * http is accepted for loopback hosts only; anything else must be https.
@@ -107,10 +104,6 @@ if (!doctors) {
 
 const pollIntervalFallback = Number(env.CLINIC_POLL_INTERVAL_FALLBACK ?? 5);
 if (!(pollIntervalFallback > 0 && pollIntervalFallback <= 60)) fail('CLINIC_POLL_INTERVAL_FALLBACK must be a number of seconds (0-60)');
-const patientLinks = json<Record<string, string>>('HEALTH_API_PATIENT_LINKS');
-if (patientLinks && (typeof patientLinks !== 'object' || Array.isArray(patientLinks) || !Object.values(patientLinks).every((v) => typeof v === 'string'))) {
-  fail('HEALTH_API_PATIENT_LINKS must be a JSON object of strings');
-}
 
 let clinic: ReturnType<typeof createClinicApp>;
 let healthApi: ReturnType<typeof createHealthApi>;
@@ -121,7 +114,6 @@ try {
   healthApi = createHealthApi({
     issuer, audience, publicUrl: apiUrl, data: SAMPLE_RECORDS,
     ...(env.HEALTH_API_JWKS_URI ? { jwksUri: env.HEALTH_API_JWKS_URI } : {}),
-    ...(patientLinks ? { patientLinks } : {}),
   });
 } catch (err) {
   fail(err instanceof Error ? err.message : String(err));

@@ -9,7 +9,8 @@ import { listen, type Listening } from './support/listen.ts';
 import { startStubCiba, type Scenario, type StubCiba } from './support/stub-ciba.ts';
 
 const AUDIENCE = 'https://health.example/fhir';
-const LINK_TARO = '3b0f8a52-7c1e-4d2a-9f6b-2a1c0e9d8b7a';
+/** The patient picked on the phone as Sekisho grants it: its own id, the label, and `ref`, the FHIR Patient id. */
+const TARO = { id: '3b0f8a52-7c1e-4d2a-9f6b-2a1c0e9d8b7a', label: '架空 太郎', ref: 'p-0001' };
 const DOCTORS = [
   { id: 'dr-sato', name: '佐藤 医師 (Dr Sato, fictional)', password: 'correct horse battery' },
   { id: 'dr-kato', name: '加藤 医師 (Dr Kato, fictional)', password: 'another good password' },
@@ -19,12 +20,11 @@ const ALL_TYPES = ['AllergyIntolerance', 'MedicationStatement', 'Observation', '
 interface World { stub: StubCiba; app: ClinicApp; clinic: Listening; api: Listening; apiLog: AccessLogLine[]; events: Array<Record<string, unknown>>; close(): Promise<void> }
 
 async function world(mode: 'poll' | 'ping', scenario: Partial<Scenario> = {}, overrides: Partial<ClinicAppOptions> = {}): Promise<World> {
-  const stub = await startStubCiba({ healthAudience: AUDIENCE, scenario: { pending: 2, outcome: 'approve', patient: { id: LINK_TARO, label: '架空 太郎' }, ...scenario } });
+  const stub = await startStubCiba({ healthAudience: AUDIENCE, scenario: { pending: 2, outcome: 'approve', patient: TARO, ...scenario } });
   const api = await listen();
   const apiLog: AccessLogLine[] = [];
   api.server.on('request', createHealthApi({
-    issuer: stub.issuer.issuer, audience: AUDIENCE, publicUrl: `${api.origin}/fhir`, data: SAMPLE_RECORDS,
-    patientLinks: { [LINK_TARO]: 'p-0001' }, log: (l) => apiLog.push(l),
+    issuer: stub.issuer.issuer, audience: AUDIENCE, publicUrl: `${api.origin}/fhir`, data: SAMPLE_RECORDS, log: (l) => apiLog.push(l),
   }));
   const clinic = await listen();
   const events: Array<Record<string, unknown>> = [];
@@ -74,6 +74,8 @@ describe('clinic app: doctors sign in', () => {
       const csp = login.headers.get('content-security-policy')!;
       assert.match(csp, /default-src 'none'/);
       assert.doesNotMatch(csp, /script-src/);
+      // Regression: with no-referrer, Chromium posted the forms with `Origin: null` and every sign-in was refused.
+      assert.equal(login.headers.get('referrer-policy'), 'same-origin');
       assert.match(login.headers.getSetCookie()[0]!, /^clinic-session=[^;]+; Path=\/; HttpOnly; SameSite=Lax/);
       assert.match(login.text_, /<label for="doctor">/);
       assert.match(login.text_, /<label for="password">/);
@@ -153,7 +155,7 @@ describe('clinic app: poll mode', () => {
       assert.doesNotMatch(page, /http-equiv="refresh"/);
       assert.doesNotMatch(page, /eyJ/, 'no token on the page');
       assert.doesNotMatch(JSON.stringify(w.events), /eyJ/, 'no token in the log');
-      assert.equal(w.apiLog[0]!.path.split('?')[0], '/fhir/Patient', 'first: which FHIR patient the grant names');
+      assert.equal(w.apiLog[0]!.path, '/fhir/Patient/p-0001', 'first: the patient the grant names (patient.ref)');
       assert.deepEqual(w.apiLog.slice(1).map((l) => l.path.split('?')[0]).sort(), ALL_TYPES.map((t) => `/fhir/${t}`).sort());
       assert.equal(w.apiLog.length, 5);
       assert.ok(w.apiLog.every((l) => l.status === 200 && l.client_id === w.stub.clientId));
@@ -183,11 +185,13 @@ describe('clinic app: poll mode', () => {
     }
   });
 
-  it('says so when the patient declines, when nobody answers in time, and when Sekisho does not know the patient', async () => {
+  it('says so when the patient declines, when nobody answers in time, when Sekisho does not know the patient, and when the grant names no FHIR patient', async () => {
     for (const [scenario, patientNumber, words] of [
       [{ outcome: 'deny' }, 'p-0001', /The patient declined/],
       [{ outcome: 'expire' }, 'p-0001', /No answer in time/],
       [{}, 'nobody', /Sekisho does not know this patient number/],
+      // A grant naming the patient only by Sekisho's id: the API could not tell whose records.
+      [{ patient: { id: TARO.id, label: TARO.label } }, 'p-0001', /The approval named no patient/],
     ] as const) {
       const w = await world('poll', scenario);
       try {

@@ -139,7 +139,7 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
       linked: createLinkedResources(storage.db), grants, grantWriter: createGrantWriter(provider, storage.db), operator: config.consent.controller, maxGrantDays: Math.max(1, Math.floor(config.ttl.grant / 86_400)),
     };
     provider.use(interactionRoutes({ ...consentStepDeps, csrf, passkeys, signIn, sessions, browserSessions, signupEnabled: signup, recoveryEnabled: recovery }));
-    provider.use(ciba.deviceApp({ provider, accounts, passkeys, csrf, consent: createConsentSteps(consentStepDeps), operator: config.consent.controller }));
+    provider.use(ciba.deviceApp({ provider, accounts, passkeys, csrf, consent: createConsentSteps(consentStepDeps), operator: config.consent.controller, terms, grants }));
     provider.use(noticeRoutes({ notices, operator: config.consent.controller, catalogue, detailTypes }));
     const emailCodes = createEmailCodes(storage.db);
     provider.use(signupRoutes({

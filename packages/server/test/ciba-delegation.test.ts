@@ -34,7 +34,7 @@ let delegationId: string;
 before(async () => {
   server = await startTestServer({
     config: {
-      ciba: { pollIntervalSeconds: 1, loginHint: ['username'] },
+      ciba: { pollIntervalSeconds: 1, loginHint: ['username'], maxPendingPerClientAndPerson: 50 },
       resourceServers: [{ identifier: RS, scopes: ['patient/Observation.read'], accessTokenFormat: 'jwt' }],
     },
   });
@@ -90,6 +90,26 @@ describe('guardian consent over CIBA', () => {
     assert.deepEqual(terms, { actor: parent.id, delegation_id: delegationId });
   });
 
+  it('a delegate cannot change a consent the child gave themself (Grant Management merge): nothing is granted', async () => {
+    // The child's own ongoing consent, given while no delegation routes requests away from them.
+    const db = server.app.storage.db;
+    await db.updateTable('delegations').set({ status: 'ended', ended_at: new Date(), ended_by: 'operator', end_reason: 'paused for the test' }).where('id', '=', delegationId).execute();
+    const own = await startCiba(as, server, tc, { login_hint: child.username, binding_message: 'SELF', scope: 'openid offline_access' });
+    assert.equal((await childPhone.approve(await next(childPhone), { duration: 'ongoing' })).status, 200);
+    await db.updateTable('delegations').set({ status: 'active', ended_at: null, ended_by: null, end_reason: null }).where('id', '=', delegationId).execute();
+    await new Promise((r) => setTimeout(r, 1100));
+    const grantId = String((await pollOnce(as, tc, own.auth_req_id)).grant_id);
+
+    const merge = await startCiba(as, server, tc, { login_hint: child.username, binding_message: 'MERGE', resource: RS, authorization_details: FHIR, grant_management_action: 'merge', grant_id: grantId });
+    const id = await next(parentPhone);
+    const refused = await parentPhone.approve(id);
+    assert.equal(refused.status, 400);
+    assert.match(refused.body, /someone else gave|別の方が行った同意/);
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal(await pollError(as, tc, merge.auth_req_id), 'authorization_pending');
+    await parentPhone.deny(id);
+  });
+
   it('a delegate cannot allow what the delegation does not cover: the screen says so and an approval grants nothing', async () => {
     const started = await startCiba(as, server, tc, { login_hint: child.username, binding_message: 'OYA-2', scope: 'openid email' });
     const id = await next(parentPhone);
@@ -112,9 +132,10 @@ describe('guardian consent over CIBA', () => {
     const result = await endDelegation({ delegations: createDelegations(db), grants: createGrants(db), ledger: createConsentLedger(db, { retentionDays: 1096 }) }, delegationId, { by: 'operator', reason: '親権の変更 (fictional)' });
     assert.equal(result.ended, true);
 
-    const late = await parentPhone.approve(id);
-    assert.equal(late.status, 400);
-    assert.match(late.body, /no longer decide|権限は終了/);
+    // The former delegate sees nothing of the child any more: neither approve nor deny.
+    assert.equal((await parentPhone.approve(id)).status, 404);
+    assert.equal((await parentPhone.deny(id)).status, 404);
+    assert.equal((await parentPhone.page(id)).status, 404);
     await new Promise((r) => setTimeout(r, 1100));
     assert.equal(await pollError(as, tc, pending.auth_req_id), 'authorization_pending');
 

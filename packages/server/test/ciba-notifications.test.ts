@@ -109,5 +109,7 @@ describe('Web Push to a closed device app', () => {
     assert.equal(await subscribe(phone, { ...good, endpoint: 'http://example.com/push' }), 400);
     assert.equal(await subscribe(phone, { ...good, keys: { p256dh: 'short', auth: good.keys.auth } }), 400);
     assert.equal(await subscribe(phone, { ...good, extra: 1 }), 400);
+    // A host other URL parsers read as an IP literal (`;` ends the host for url.parse): never stored.
+    assert.equal(await subscribe(phone, { ...good, endpoint: 'https://169.254.169.254;x.push.example/wpush/1' }), 400);
   });
 });

@@ -129,8 +129,9 @@ export function createCibaClient(options: CibaClientOptions) {
           const tokens = await oauth.processBackchannelAuthenticationGrantResponse(as, client, response);
           // A bearer token would work for whoever holds it; the health API refuses it anyway.
           if (tokens.token_type !== 'dpop') return { kind: 'failed', reason: 'error', error: 'token_not_dpop_bound' };
-          // RFC 8693 `act` in the ID token: a delegate (a guardian) approved for the patient.
-          const actor = oauth.getValidatedIdTokenClaims(tokens)?.act ?? tokens.act;
+          // RFC 8693 `act` in the ID token: a delegate (a guardian) approved for the patient. The
+          // access token says so too, but it is the API's to read (RFC 9068 §6), not ours.
+          const actor = oauth.getValidatedIdTokenClaims(tokens)?.act;
           return {
             kind: 'tokens', accessToken: tokens.access_token,
             authorizationDetails: Array.isArray(tokens.authorization_details) ? tokens.authorization_details : [],

@@ -218,16 +218,18 @@ export type CibaRequests = ReturnType<typeof createCibaRequests>;
 
 /**
  * The patient and record types the person granted: the `fhir_record_access` detail of the token
- * response, enriched by Sekisho's consent step with `patient: { id, label }` (the patient picked
- * on the phone). Only one patient is expected; several, or none, is an error.
+ * response, enriched by Sekisho's consent step with `patient: { id, label, ref }`, the patient
+ * picked on the phone. `ref` is the health API's FHIR Patient id (what the hospital gave when the
+ * record was linked); `id` is Sekisho's own and means nothing to the API. Only one patient is
+ * expected; several, or none, is an error.
  */
 function grantedPatient(details: AuthorizationDetails[]): { id: string; types: RecordType[] } | undefined {
   const patients = details
     .filter((d) => d.type === FHIR_RECORD_ACCESS && Array.isArray(d.actions) && d.actions.includes('search'))
     .map((d) => {
-      const p = d.patient as { id?: unknown } | null | undefined;
+      const p = d.patient as { ref?: unknown } | null | undefined;
       const types = Array.isArray(d.resource_types) ? d.resource_types.filter((t): t is RecordType => typeof t === 'string' && isRecordType(t)) : [];
-      return typeof p?.id === 'string' && p.id ? { id: p.id, types } : undefined;
+      return typeof p?.ref === 'string' && p.ref ? { id: p.ref, types } : undefined;
     })
     .filter((p) => p !== undefined);
   return new Set(patients.map((p) => p.id)).size === 1 ? patients[0] : undefined;

@@ -25,12 +25,11 @@ const quantity = (v: unknown): string => { const q = obj(v); return q && typeof 
 
 /**
  * Reads one patient's records from the health API with the DPoP-bound access token (oauth4webapi
- * `protectedResourceRequest`, a proof per request from the same DPoP handle). The grant names the
- * patient by Sekisho's id; the API says which of its patients that is (Patient?identifier=
- * {issuer}|{id}). What comes back is reduced to the lines the page shows; the raw resources and
- * the token are not kept.
+ * `protectedResourceRequest`, a proof per request from the same DPoP handle): the Patient the
+ * grant names (its `patient.ref`, the FHIR id), then each approved type. What comes back is
+ * reduced to the lines the page shows; the raw resources and the token are not kept.
  */
-export function createRecordReader(options: { healthApiUrl: string; issuer: string; signal: AbortSignal }) {
+export function createRecordReader(options: { healthApiUrl: string; signal: AbortSignal }) {
   const base = checkUrl('healthApiUrl', options.healthApiUrl.replace(/\/?$/, '/'));
 
   async function getJson(path: string, accessToken: string, dpop: oauth.DPoPHandle): Promise<{ status: number; body?: Json }> {
@@ -58,19 +57,21 @@ export function createRecordReader(options: { healthApiUrl: string; issuer: stri
     list(bundle?.entry).map((e) => obj(obj(e)?.resource)).filter((r): r is Json => r !== undefined);
 
   return {
-    async read(accessToken: string, dpop: oauth.DPoPHandle, grantPatientId: string, granted: readonly RecordType[], asked: readonly RecordType[]): Promise<ReadResult> {
+    /** `patientId`: the FHIR Patient id the grant names (`patient.ref`). */
+    async read(accessToken: string, dpop: oauth.DPoPHandle, patientId: string, granted: readonly RecordType[], asked: readonly RecordType[]): Promise<ReadResult> {
+      if (!FHIR_ID.test(patientId)) return { ok: false, error: 'patient_not_found' };
       let found: { status: number; body?: Json };
       try {
-        found = await getJson(`Patient?identifier=${encodeURIComponent(`${options.issuer}|${grantPatientId}`)}`, accessToken, dpop);
+        found = await getJson(`Patient/${encodeURIComponent(patientId)}`, accessToken, dpop);
       } catch {
         return { ok: false, error: 'unavailable' };
       }
       if (found.status === 401 || found.status === 403) return { ok: false, error: 'forbidden' };
+      if (found.status === 404) return { ok: false, error: 'patient_not_found' };
       if (found.status !== 200) return { ok: false, error: 'unavailable' };
-      const matches = entries(found.body).filter((r) => r.resourceType === 'Patient');
-      const patient = matches.length === 1 ? matches[0]! : undefined;
-      const id = str(patient?.id);
-      if (!patient || !FHIR_ID.test(id)) return { ok: false, error: 'patient_not_found' };
+      const patient = found.body?.resourceType === 'Patient' && found.body.id === patientId ? found.body : undefined;
+      if (!patient) return { ok: false, error: 'patient_not_found' };
+      const id = patientId;
 
       const names = list(patient.name).map(obj);
       const official = names.find((n) => n?.use === 'official') ?? names[0];

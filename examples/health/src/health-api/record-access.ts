@@ -10,15 +10,16 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : []);
 
 /**
- * The patients a token lets its holder `action` records of `resourceType` for, as the ids the
- * grant names them by.
+ * The patients a token lets its holder `action` records of `resourceType` for, as FHIR Patient ids.
  *
  * Authority comes only from `authorization_details` entries of type `fhir_record_access`, as
- * Sekisho grants them: `{ type, resource_types, actions, locations?, patient: { id, label } }`,
- * where `patient` is what the person chose on their phone and `id` is Sekisho's id of that linked
- * patient record. SMART-style scopes (`patient/Observation.read`) are not honoured: they mean
- * something only with a patient context in the token, and Sekisho's tokens carry none (no
- * `patient` claim); a scope alone would open every patient's records.
+ * Sekisho grants them: `{ type, resource_types, actions, locations?, patient: { id, label, ref } }`,
+ * where `patient` is what the person chose on their phone: `id` is Sekisho's (random) id of the
+ * linked patient record, `ref` the id the hospital gave when it linked the record, here the FHIR
+ * Patient id. Only `ref` names a patient to this API. SMART-style scopes
+ * (`patient/Observation.read`) are not honoured: they mean something only with a patient context
+ * in the token, and Sekisho's tokens carry none (no `patient` claim); a scope alone would open
+ * every patient's records.
  *
  * A detail with `locations` counts only when one of them is this API (RFC 9396 §2.2).
  */
@@ -30,7 +31,7 @@ export function grantedPatientIds(claims: JWTAccessTokenClaims, resourceType: Re
     if (!isObject(d) || d.type !== FHIR_RECORD_ACCESS) continue;
     if (!strings(d.resource_types).includes(resourceType) || !strings(d.actions).includes(action)) continue;
     if (d.locations !== undefined && !strings(d.locations).some((l) => sameResource(l, audience))) continue;
-    if (isObject(d.patient) && typeof d.patient.id === 'string' && d.patient.id) ids.add(d.patient.id);
+    if (isObject(d.patient) && typeof d.patient.ref === 'string' && d.patient.ref) ids.add(d.patient.ref);
   }
   return [...ids];
 }
@@ -39,20 +40,4 @@ export function grantedPatientIds(claims: JWTAccessTokenClaims, resourceType: Re
 function sameResource(a: string, b: string): boolean {
   const norm = (s: string) => (URL.canParse(s) ? new URL(s).href.replace(/\/$/, '') : s);
   return norm(a) === norm(b);
-}
-
-/**
- * How the API maps a grant's patient id to its own FHIR Patient id. Sekisho names a patient by the
- * random id of the linked resource (`sekisho user link --kind fhir_patient --ref <FHIR id>` prints
- * it); the hospital keeps that pairing (docs/rich-authorization-requests.md, "The ids in …
- * patient"). Without a pairing the grant's id is taken to be the FHIR id itself.
- */
-export function createPatientLinks(links?: Readonly<Record<string, string>>) {
-  const map = links ? new Map(Object.entries(links)) : undefined;
-  return {
-    /** The FHIR Patient id a grant's patient id stands for, if any. */
-    fhirIdOf(grantId: string): string | undefined {
-      return map ? map.get(grantId) : grantId;
-    },
-  };
 }

@@ -13,8 +13,8 @@ export interface Scenario {
   dpopNonce?: boolean;
   /** RFC 8693 `act` in the ID token and the access token: a guardian approved. */
   act?: Record<string, unknown>;
-  /** The patient the person picks on the phone (Sekisho's linked-resource id and label). */
-  patient: { id: string; label: string };
+  /** The patient the person picks on the phone: Sekisho's linked-resource id, its label, and `ref` (the FHIR Patient id). */
+  patient: { id: string; label: string; ref?: string };
   /** `interval` in the backchannel response. */
   interval?: number;
 }

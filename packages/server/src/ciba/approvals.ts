@@ -61,6 +61,10 @@ export function createCibaApprovals(deps: {
   provider: Provider; requests: CibaRequests; passkeys: Passkeys; delegations: DelegationRules; consent: ConsentSteps;
   results: BackchannelResults; audit: AuditLog; apiScopes(resource: string): string[]; clientName(clientId: string): Promise<string>;
   settled(requestId: string, accountIds: string[]): Promise<void>;
+  /** Who gave an existing grant (Grant Management merge/replace): a delegation's grant is its delegate's to change, the person's own is theirs. */
+  givenUnder(grantId: string): Promise<{ delegationId: string | null } | undefined>;
+  /** Ends a grant just written for a request that expired meanwhile. */
+  revokeGrant(accountId: string, grantId: string): Promise<void>;
 }) {
   const { requests, audit } = deps;
   const passkeyBinding = (requestId: string, device: AuthenticationDevice) => `ciba:${requestId}:${device.id}`;
@@ -75,7 +79,8 @@ export function createCibaApprovals(deps: {
     const stored = await deps.provider.BackchannelAuthenticationRequest.find(row.authReqId) as unknown as StoredBackchannelRequest | undefined;
     if (!stored) return { kind: 'expired' };
     const delegation = row.delegationId ? await deps.delegations.find(row.delegationId) : undefined;
-    if (row.delegationId && !delegation) return { kind: 'not-found' };
+    // A delegate whose delegation ended (or lapsed) sees nothing of the person any more, and decides nothing.
+    if (row.delegationId && (!delegation || !(await deps.delegations.isActive(row.delegationId, row.subject, device.accountId)))) return { kind: 'not-found' };
     const subject = cibaConsentSubject({
       request: stored, uid: row.id, apiScopes: deps.apiScopes,
       actor: row.delegationId ? { accountId: device.accountId, delegationId: row.delegationId } : undefined,
@@ -123,11 +128,21 @@ export function createCibaApprovals(deps: {
             if (!(await deps.delegations.isActive(view.delegation.id, view.request.subject, device.accountId))) return 'ciba.delegation_ended';
             if (deps.delegations.beyond(view.delegation.constraints, grantedParts(request, decision)).length) return 'ciba.beyond';
           }
+          // A merge or replace changes a grant only by whoever gave it: the person their own, a
+          // delegate one given under their delegation (so `act` and its ending stay true).
+          if (subject.grantId && request.action !== 'create') {
+            const given = await deps.givenUnder(subject.grantId);
+            if ((given?.delegationId ?? null) !== (view.delegation?.id ?? null)) return 'ciba.not_your_grant';
+          }
           subject.acr = assurance.acr;
           // The decision itself: of two devices deciding at once, one wins; an expired request is nobody's.
           return (await requests.decide(requestId, { status: 'approved', by: device.accountId, deviceId: device.id })) ? undefined : 'ciba.decided';
         },
-      }, form);
+      }, form).catch(async (err: unknown) => {
+        // Decided but not written (a database failure): the request is open again, not stuck.
+        await requests.undecide(requestId).catch(() => {});
+        throw err;
+      });
       if (grantId === undefined) return { kind: 'shown-again' };
       if (grantId === 'already-decided') return { kind: 'decided' };
       if (grantId === 'gone') {
@@ -136,7 +151,11 @@ export function createCibaApprovals(deps: {
       }
       const grant = await deps.provider.Grant.find(grantId) as unknown as { rar?: unknown[] } | undefined;
       await requests.recordGrant(requestId, grantId);
-      await deps.results.approve(view.request.authReqId, grantId, { acr: assurance!.acr, amr: assurance!.amr, authTime: Math.floor(Date.now() / 1000), rar: grant?.rar });
+      if (!(await deps.results.approve(view.request.authReqId, grantId, { acr: assurance!.acr, amr: assurance!.amr, authTime: Math.floor(Date.now() / 1000), rar: grant?.rar }))) {
+        // The request expired in the last moment: nobody can fetch this grant's tokens; it ends now.
+        await deps.revokeGrant(view.request.subject, grantId);
+        return { kind: 'expired' };
+      }
       audit.recordInBackground({
         type: 'ciba.approved', outcome: 'success', clientId: view.request.clientId, subject: view.request.subject, ip: input.ctx.ip,
         details: { request: requestId, grantId, device: device.id, ...(view.delegation ? { actor: device.accountId, delegation: view.delegation.id } : {}) },

@@ -71,6 +71,10 @@ export function createBackchannel(deps: {
 
     pollGate: (authReqId, clientId) => requests.pollGate(authReqId, clientId),
 
+    async admits(clientId, accountId) {
+      return (await requests.pendingCount(clientId, accountId)) < config.ciba.maxPendingPerClientAndPerson;
+    },
+
     /** A request was decided: the other devices drop it from their list. */
     async settled(requestId, accountIds) {
       const request = await requests.approvers(requestId);

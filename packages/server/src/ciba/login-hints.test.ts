@@ -17,7 +17,7 @@ for (const engine of ENGINES) {
       const id = randomUUID();
       await storage.db.insertInto('accounts').values({
         id, username: fields.username ?? `u-${id}`, email: fields.email ?? null, email_verified_at: fields.verified ? new Date() : null,
-        claims: JSON.stringify(fields.phone ? { phone_number: fields.phone } : {}),
+        claims: JSON.stringify(fields.phone ? { phone_number: fields.phone, phone_number_verified: true } : {}),
       }).execute();
       return id;
     };
@@ -50,6 +50,13 @@ for (const engine of ENGINES) {
       await storage.db.insertInto('linked_resources').values({ id: randomUUID(), account_id: patient, kind: 'patient_number', ref: number, label: '診察券' }).execute();
       assert.equal(await hints(['username', 'linked:patient_number']).loginHint(` ${number} `), patient);
       assert.equal(await hints(['linked:bank_account']).loginHint(number), undefined, 'another kind');
+    });
+
+    it('a phone number names the person only when verified', async () => {
+      const phone = `+81-80-${randomUUID().slice(0, 8)}`;
+      const id = randomUUID();
+      await storage.db.insertInto('accounts').values({ id, username: `u-${id}`, claims: JSON.stringify({ phone_number: phone }) }).execute();
+      assert.equal(await hints(['phone_number']).loginHint(phone), undefined);
     });
 
     it('an empty or over-long hint names nobody', async () => {

@@ -1,5 +1,5 @@
 import { createLocalJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../storage/schema.ts';
 import type { Config } from '../config/schema.ts';
 import { FAPI_ALGS } from '../protocol/algorithms.ts';
@@ -34,7 +34,9 @@ export function createLoginHints(db: Kysely<Database>, config: Pick<Config, 'iss
       case 'email':
         return one(await db.selectFrom('accounts').select('id').where('email', '=', hint.toLowerCase()).where('email_verified_at', 'is not', null).limit(2).execute());
       case 'phone_number':
-        return one(await db.selectFrom('accounts').select('id').where((eb) => eb(eb.ref('claims', '->>').key('phone_number' as never), '=', hint)).limit(2).execute());
+        // Only a verified number: anyone can type any number into a profile.
+        return one(await db.selectFrom('accounts').select('id').where((eb) => eb(eb.ref('claims', '->>').key('phone_number' as never), '=', hint))
+          .where(sql<string>`claims->>'phone_number_verified'`, '=', 'true').limit(2).execute());
       default: {
         const kind = source.slice('linked:'.length);
         return one(await db.selectFrom('linked_resources').select('account_id as id').where('kind', '=', kind).where('ref', '=', hint).limit(2).execute());
@@ -63,7 +65,7 @@ export function createLoginHints(db: Kysely<Database>, config: Pick<Config, 'iss
       if (!keys) throw new LoginHintTokenError('invalid', 'login_hint_token is not from a trusted issuer');
       let payload: JWTPayload;
       try {
-        ({ payload } = await jwtVerify(token, keys, { issuer: iss, audience: config.issuer, algorithms: [...FAPI_ALGS], requiredClaims: ['exp'], clockTolerance: 5 }));
+        ({ payload } = await jwtVerify(token, keys, { issuer: iss, audience: config.issuer, algorithms: [...FAPI_ALGS], requiredClaims: ['exp', 'iat'], maxTokenAge: '1h', clockTolerance: 5 }));
       } catch (err) {
         if (err instanceof joseErrors.JWTExpired) throw new LoginHintTokenError('expired', 'login_hint_token has expired');
         throw new LoginHintTokenError('invalid', 'login_hint_token could not be verified');

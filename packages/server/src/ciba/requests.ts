@@ -71,6 +71,14 @@ export function createCibaRequests(db: Kysely<Database>) {
       return r && { ...toRequest(r), delegationId: r.delegation_id };
     },
 
+    /** Requests from a client about a person still waiting for a decision. */
+    async pendingCount(clientId: string, subject: string): Promise<number> {
+      const row = await db.selectFrom('ciba_requests').select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('client_id', '=', clientId).where('subject', '=', subject).where('status', '=', 'pending').where('expires_at', '>', new Date())
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+
     async approvers(id: string): Promise<Approver[]> {
       const rows = await db.selectFrom('ciba_request_approvers').select(['account_id', 'delegation_id']).where('request_id', '=', id).execute();
       return rows.map((r) => ({ accountId: r.account_id, delegationId: r.delegation_id }));

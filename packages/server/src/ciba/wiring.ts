@@ -32,6 +32,8 @@ import { createWebhookNotifier } from './notifiers/webhook.ts';
 import { loadVapidKeys } from './notifiers/vapid-keys.ts';
 import type { Notifier } from './notifiers/types.ts';
 import type { Lang } from '../ui/i18n.ts';
+import type { GrantTermsStore } from '../consent/grant-terms.ts';
+import type { Grants } from '../consent/grants.ts';
 import type { Outbound } from '../http/outbound.ts';
 
 /**
@@ -91,12 +93,17 @@ export async function createCiba(deps: {
     userCodes,
     live,
     /** The device app's routes, once the provider (and the consent steps built on it) exist. */
-    deviceApp(app: { provider: Provider; accounts: Accounts; passkeys: Passkeys; csrf: Csrf; consent: ReturnType<typeof createConsentSteps>; operator: string }) {
+    deviceApp(app: { provider: Provider; accounts: Accounts; passkeys: Passkeys; csrf: Csrf; consent: ReturnType<typeof createConsentSteps>; operator: string; terms: GrantTermsStore; grants: Grants }) {
       const approvals = createCibaApprovals({
         provider: app.provider, requests, passkeys: app.passkeys, delegations: delegationRules, consent: app.consent,
         results: createBackchannelResults(app.provider, logger, { retries: notifications.retries }), audit: deps.audit,
         apiScopes: (resource) => apiScopes.info(resource)?.scope.split(' ').filter(Boolean) ?? [],
         clientName: deps.clientName, settled: (id, accounts) => backchannel.settled(id, accounts),
+        givenUnder: async (grantId) => {
+          const terms = await app.terms.find(grantId);
+          return terms && { delegationId: terms.delegationId };
+        },
+        revokeGrant: async (accountId, grantId) => { await app.grants.revoke(accountId, grantId); },
       });
       return deviceAppRoutes({
         devices, requests, approvals, passkeys: app.passkeys, accounts: app.accounts, csrf: app.csrf, audit: deps.audit,

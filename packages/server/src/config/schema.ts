@@ -168,6 +168,8 @@ export const configSchema = z.object({
       .describe('Issuers whose signed `login_hint_token`s Sekisho accepts (a JWT with `aud` = this issuer, `exp`, and `sub_id` as in RFC 9493: format `email`, `phone_number`, `opaque` (a login hint) or `iss_sub` (this issuer and the account id)).'),
     bindingMessageMaxLength: z.number().int().min(4).max(100).default(40)
       .describe('The longest `binding_message` the device app shows in full (characters); longer, or with control characters, is `invalid_binding_message`.'),
+    maxPendingPerClientAndPerson: z.number().int().min(1).max(1000).default(5)
+      .describe('How many requests from one client may wait for one person\'s decision at once; more are refused (invalid_request), so a client cannot flood a phone.'),
     delegateRouting: z.enum(['delegates', 'both']).default('delegates')
       .describe('Where a request for a person with an active delegation goes: only to the delegates\' devices, or to the person\'s as well.'),
     notifications: z.object({
@@ -184,7 +186,7 @@ export const configSchema = z.object({
       }).strict().optional().describe('A signed webhook for native apps. Off without this.'),
     }).strict().default({ retries: 3, timeoutMs: 5000 }).describe('How the device app learns of a new request: always the live channel to the open app, plus Web Push and a webhook when configured.'),
   }).strict().default({
-    pollIntervalSeconds: 5, maxExpirySeconds: 600, loginHint: ['username'], loginHintTokenIssuers: [], bindingMessageMaxLength: 40, delegateRouting: 'delegates',
+    pollIntervalSeconds: 5, maxExpirySeconds: 600, loginHint: ['username'], loginHintTokenIssuers: [], bindingMessageMaxLength: 40, maxPendingPerClientAndPerson: 5, delegateRouting: 'delegates',
     notifications: { retries: 3, timeoutMs: 5000 },
   }).describe('Client-Initiated Backchannel Authentication (CIBA): the authentication device app, its notifications and delegations.'),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Minimum level written to the JSON log.'),

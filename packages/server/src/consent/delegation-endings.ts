@@ -21,12 +21,14 @@ export async function endDelegation(
 
 /**
  * A delegation past its end date (valid_until) stops approvals by itself; the grants given under
- * it end here, in the background sweep. Returns how many ended.
+ * it end here, in the background sweep — as do any an approval racing the delegation's ending
+ * wrote just after it ended. Returns how many ended.
  */
 export async function endGrantsOfLapsedDelegations(deps: { db: Kysely<Database>; grants: Grants; ledger: ConsentLedger }): Promise<number> {
   const lapsed = await deps.db.selectFrom('delegations as d').innerJoin('consent_grants as g', 'g.delegation_id', 'd.id')
     .select(['d.id', 'd.delegate']).distinct()
-    .where('d.valid_until', '<=', sql<Date>`now()`).where('g.status', 'in', ['active', 'used']).limit(100).execute();
+    .where((eb) => eb.or([eb('d.valid_until', '<=', sql<Date>`now()`), eb('d.status', '=', 'ended')]))
+    .where('g.status', 'in', ['active', 'used']).limit(100).execute();
   let ended = 0;
   for (const d of lapsed) ended += await endGrantsGivenUnder(deps, d.id, d.delegate, 'the delegation it was given under reached its end date', { lapsed: true });
   return ended;
@@ -36,9 +38,10 @@ async function endGrantsGivenUnder(deps: { grants: Grants; ledger: ConsentLedger
   const grants = await deps.grants.revokeGivenUnder(id, reason);
   for (const g of grants) {
     await deps.ledger.append({
-      subject: g.accountId, actor: delegate, clientId: g.clientId, grantId: g.id, action: 'revoke', decision: 'revoked', channel: 'admin',
+      // Not the delegate's act: the grant ends because their authority did. The context names both.
+      subject: g.accountId, clientId: g.clientId, grantId: g.id, action: 'revoke', decision: 'revoked', channel: 'admin',
       requested: g.parts, granted: { scopes: [], claims: [], resources: {}, authorizationDetails: [] },
-      context: { reason, delegation: id, ...context },
+      context: { reason, delegation: id, delegate, ...context },
     });
   }
   return grants.length;

@@ -55,10 +55,16 @@ export interface OutboundOptions {
   allowPrivateNetworks: boolean;
 }
 
-/** The guard for an URL given to fetch: an IP literal is checked here (no lookup happens for one). */
+/**
+ * The guard for an URL before it is called. The host must be a plain DNS name or an IP address:
+ * a host other URL parsers read differently (`;`, quotes, braces …) could name an address this
+ * check never saw. An IP literal is checked here, since no lookup happens for one.
+ */
 function checkUrl(url: string, allowPrivate: boolean): void {
+  const hostname = new URL(url).hostname;
+  if (!/^(?:[a-z0-9-]+\.)*[a-z0-9-]+\.?$|^\[[0-9a-f:.]+\]$/i.test(hostname)) throw new OutboundAddressError('the host is not a plain name or address');
   if (allowPrivate) return;
-  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  const host = hostname.replace(/^\[|\]$/g, '');
   if (isIP(host) && isSpecialUseAddress(host)) throw new OutboundAddressError(`${host} is a special-use address`);
 }
 

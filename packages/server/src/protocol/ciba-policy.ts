@@ -14,6 +14,8 @@ export interface CibaHooks {
   loginHints: LoginHints;
   /** Whether the code is the one the person set (false also when they set none); throttled per person and client. */
   checkUserCode(accountId: string, code: string, clientId: string): Promise<boolean>;
+  /** Whether the client may send this person another request now (pending requests are capped per client and person). */
+  admits(clientId: string, accountId: string): Promise<boolean>;
   /** A new request was saved: record it, work out who decides it, and tell their devices (without waiting for them). */
   requested(input: { authReqId: string; clientId: string; accountId: string; bindingMessage: string | null; expiresAt: Date }): Promise<void>;
 }
@@ -77,9 +79,15 @@ export function withCiba(deps: CibaPolicyDeps, configuration: Configuration): Co
             if (!grant || grant.accountId !== account.accountId) throw new errors.CustomOIDCProviderError('invalid_grant_id', 'unknown grant_id');
           }
           const client = ctx.oidc.client!;
+          // A client cannot flood a person's phone: a bounded number of their requests wait at once.
+          if (!(await ciba.admits(client.clientId, account.accountId))) {
+            throw new errors.InvalidRequest('too many requests for this person are waiting for a decision; wait for them to be decided or expire');
+          }
           if (!client.backchannelUserCodeParameter) return;
           if (userCode === undefined || userCode === '') throw new errors.MissingUserCode('user_code is required');
           if (userCode.length > 64 || !(await ciba.checkUserCode(account.accountId, userCode, client.clientId))) throw new errors.InvalidUserCode('invalid user_code');
+          // Verified: the saved request keeps no copy of the person's secret.
+          ctx.oidc.params!.user_code = undefined;
         },
         async triggerAuthenticationDevice(ctx: KoaContextWithOIDC, request: { jti: string; expiration?: number; params?: Record<string, unknown> }, account: { accountId: string }, client: { clientId: string }) {
           const message = request.params?.binding_message;

@@ -24,6 +24,8 @@ export interface ConsentPageInput {
   endpoints?: { confirm: string; deny: string; langSwitch: string } | undefined;
   /** Shown first (the device app: the binding message, on whose behalf, the time left). */
   preface?: Html | undefined;
+  /** A delegate decides: the person whose information it is (named in the lead). */
+  onBehalfOf?: string | undefined;
   /** Page chrome (the device app adds its manifest and script). */
   pageOptions?: Parameters<typeof page>[3] | undefined;
 }
@@ -57,7 +59,7 @@ export function consentPage(lang: Lang, v: ConsentPageInput): string {
   };
   const endpoints = v.endpoints ?? { confirm: `/interaction/${v.uid}/confirm`, deny: `/interaction/${v.uid}/abort`, langSwitch: `/interaction/${v.uid}?lang=${lang === 'ja' ? 'en' : 'ja'}` };
   const body = html`${v.preface ?? ''}
-<p>${t(lang, 'consent.lead', { client: service })}</p>
+<p>${v.onBehalfOf ? t(lang, 'consent.lead.for', { client: service, name: v.onBehalfOf }) : t(lang, 'consent.lead', { client: service })}</p>
 <p class="muted">${t(lang, 'consent.account', { username: r.username })}</p>
 ${v.problem ? html`<p class="alert" role="alert">${t(lang, `consent.problem.${v.problem}`)}</p>` : ''}
 <form method="post" action="${endpoints.confirm}" id="consent-form">

@@ -57,7 +57,7 @@ before(async () => {
     config: {
       outbound: { caFile, allowPrivateNetworks: true },
       ciba: {
-        pollIntervalSeconds: 1, loginHint: ['username'], notifications: { retries: 2, timeoutMs: 2000 },
+        pollIntervalSeconds: 1, loginHint: ['username'], notifications: { retries: 2, timeoutMs: 2000 }, maxPendingPerClientAndPerson: 50,
         loginHintTokenIssuers: [{ issuer: HINT_ISSUER, jwks: { keys: [{ ...(await exportJWK(hintKeys.publicKey)), kid: 'hub-1', alg: 'ES256' }] } }],
       },
     },
@@ -184,7 +184,10 @@ describe('user_code and acr_values', () => {
     }, tc.dispatcher);
     assert.equal((await send({})).body.error, 'missing_user_code');
     assert.equal((await send({ user_code: 'wrong' })).body.error, 'invalid_user_code');
-    assert.equal((await send({ user_code: '4711-kakuu' })).status, 200);
+    const accepted = await send({ user_code: '4711-kakuu' });
+    assert.equal(accepted.status, 200);
+    const stored = await server.app.storage.db.selectFrom('oidc_models').select('payload').where('model', '=', 'BackchannelAuthenticationRequest').where('id', '=', String(accepted.body.auth_req_id)).executeTakeFirstOrThrow();
+    assert.ok(!JSON.stringify(stored.payload).includes('4711-kakuu'), 'the saved request keeps no copy of the code');
   });
 
   it('acr_values asking for a device-bound passkey (AAL3) is not met by a synced one: the phone says so and nothing is granted', async () => {

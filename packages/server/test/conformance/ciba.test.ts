@@ -25,7 +25,7 @@ let phone: LinkedDevice;
 before(async () => {
   server = await startTestServer({
     config: {
-      ciba: { pollIntervalSeconds: 1, loginHint: ['username', 'linked:patient_number'] },
+      ciba: { pollIntervalSeconds: 1, loginHint: ['username', 'linked:patient_number'], maxPendingPerClientAndPerson: 20 },
       resourceServers: [{ identifier: RS, scopes: ['patient/Observation.read'], accessTokenFormat: 'jwt' }],
     },
   });
@@ -181,6 +181,18 @@ describe('CIBA authentication request errors (B2–B5)', () => {
     assert.equal((await sent({ login_hint: patient.username, requested_expiry: 30 })).body.expires_in, 30);
     assert.equal((await sent({ login_hint: patient.username, requested_expiry: 99_999 })).body.expires_in, 600);
     assert.equal((await sent({ login_hint: patient.username, requested_expiry: '-5' })).body.error, 'invalid_request');
+  });
+});
+
+describe('a client cannot flood a person\'s phone', () => {
+  it('more than ciba.maxPendingPerClientAndPerson requests waiting for one person are refused; another person is unaffected', async () => {
+    const busy = await createTestUser(server);
+    const sent = async (user: TestUser, i: number) => backchannel({ request: await signedCibaRequest(server, tc, { scope: 'openid', login_hint: user.username, binding_message: `FLOOD-${i}` }) });
+    for (let i = 0; i < 20; i++) assert.equal((await sent(busy, i)).status, 200, `request ${i}`);
+    const refused = await sent(busy, 20);
+    assert.equal(refused.status, 400);
+    assert.equal(refused.body.error, 'invalid_request');
+    assert.equal((await sent(await createTestUser(server), 0)).status, 200);
   });
 });
 

@@ -22,11 +22,12 @@ ${v.problem ? html`<p class="alert" role="alert">${t(lang, v.problem)}</p>` : ''
 <input type="hidden" name="csrf" value="${v.csrf}">
 <input type="hidden" name="credential" value="">
 <label for="device-name">${t(lang, 'device.bind.name')}</label>
-<input id="device-name" name="name" maxlength="100" autocomplete="off" value="${lang === 'ja' ? 'スマートフォン' : 'Phone'}">
+<input type="text" id="device-name" name="name" maxlength="100" autocomplete="off" value="${lang === 'ja' ? 'スマートフォン' : 'Phone'}">
 <p id="webauthn-status" class="alert" role="alert" hidden data-failed="${t(lang, 'device.bind.failed')}"></p>
 <button class="primary" type="button" id="webauthn-start" hidden>${t(lang, 'device.bind.start')}</button>
 <noscript><p class="muted">${t(lang, 'device.bind.needs')}</p></noscript>
 </form>
+<p class="muted">${t(lang, 'device.bind.nopasskey')} <a href="/signup">${t(lang, 'device.bind.signup')}</a> · <a href="/account">${t(lang, 'device.bind.account')}</a></p>
 <script type="application/json" id="webauthn-options">${jsonIn(v.options)}</script>
 <script src="/assets/webauthn.js" defer></script>`, { head: html`<link rel="manifest" href="/device/manifest.webmanifest">` });
 }
@@ -70,18 +71,20 @@ ${v.beyond.length ? html`<p class="alert" role="note">${t(lang, 'device.beyond',
 
 /** After a decision, or a request that cannot be decided (decided elsewhere, expired, not this account's). */
 export function outcomePage(lang: Lang, key: string, vars: Record<string, string> = {}): string {
+  // The box's colour says how it ended before the words are read: allowed, denied, or neither.
+  const kind = key === 'device.approved' ? 'approved' : key === 'device.denied' ? 'denied' : 'other';
   return appPage(lang, t(lang, 'device.title'), html`<div id="device-live" data-page="outcome"></div>
-<p role="status">${t(lang, key, vars)}</p><p><a href="/device">${t(lang, 'device.back')}</a></p>`);
+<p class="outcome ${kind}" role="status">${t(lang, key, vars)}</p><p><a href="/device">${t(lang, 'device.back')}</a></p>`);
 }
 
 export function devicesPage(lang: Lang, v: { current: AuthenticationDevice; devices: AuthenticationDevice[]; csrf: string; done?: boolean }): string {
   return appPage(lang, t(lang, 'device.devices'), html`
 <p>${t(lang, 'device.devices.lead')}</p>
-${v.done ? html`<p role="status">${t(lang, 'device.devices.done')}</p>` : ''}
+${v.done ? html`<p class="notice" role="status">${t(lang, 'device.devices.done')}</p>` : ''}
 <ul class="items">${v.devices.map((d) => html`<li>
 <strong>${d.name}</strong>${d.id === v.current.id ? html` <span class="badge">${t(lang, 'device.devices.this')}</span>` : ''}${d.push && !d.removedAt ? html` <span class="badge">${t(lang, 'device.devices.push')}</span>` : ''}<br>
 <span class="muted">${t(lang, 'device.devices.linked', { date: formatDate(lang, d.createdAt) })}${d.lastSeenAt && !d.removedAt ? html` · ${t(lang, 'device.devices.seen', { date: formatDateTime(lang, d.lastSeenAt) })}` : ''}${d.removedAt ? html` · ${t(lang, 'device.devices.removed', { date: formatDateTime(lang, d.removedAt) })}` : ''}</span>
-${d.removedAt ? '' : html`<form method="post" action="/device/devices/${d.id}/remove"><input type="hidden" name="csrf" value="${v.csrf}"><button type="submit">${t(lang, 'device.devices.remove')} <span class="visually-hidden">${d.name}</span></button></form>`}
+${d.removedAt ? '' : html`<form method="post" action="/device/devices/${d.id}/remove"><input type="hidden" name="csrf" value="${v.csrf}"><button class="secondary small" type="submit">${t(lang, 'device.devices.remove')} <span class="visually-hidden">${d.name}</span></button></form>`}
 </li>`)}</ul>
 <p><a href="/device">${t(lang, 'device.back')}</a></p>`);
 }

@@ -34,5 +34,6 @@ export async function readPushSubscription(ctx: Context, options: { allowLoopbac
   if (url.protocol !== 'https:' && !(loopback && options.allowLoopback)) return undefined;
   if (url.username || url.password) return undefined;
   try { options.checkUrl(parsed.endpoint); } catch { return undefined; }
-  return { endpoint: parsed.endpoint, keys: parsed.keys };
+  // Stored as parsed, so every later reader sees the URL this check saw.
+  return { endpoint: url.href, keys: parsed.keys };
 }

@@ -132,7 +132,7 @@ export function deviceAppRoutes(deps: DeviceAppDeps) {
     const base = `/device/requests/${view.request.id}`;
     return consentPage(lang, {
       uid: view.request.id, csrf: csrfFor(device), shown, request: view.consent, catalogue: deps.catalogue, detailType: (type) => deps.detailTypes.get(type),
-      operator: deps.operator, problem,
+      operator: deps.operator, problem, onBehalfOf: view.principalName,
       endpoints: { confirm: `${base}/approve`, deny: `${base}/deny`, langSwitch: `${base}?lang=${lang === 'ja' ? 'en' : 'ja'}` },
       preface: requestPreface(lang, { request: view.request, principalName: view.principalName, relationship: view.delegation?.relationship, beyond: view.beyond.map((item) => deps.labelItem(lang, item)) }),
       pageOptions: { head: html`<link rel="manifest" href="/device/manifest.webmanifest">

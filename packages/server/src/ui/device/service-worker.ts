@@ -4,9 +4,20 @@
  * notifications that open the request. A message says only who asks and the binding message; the
  * app fetches the request itself, signed in with the device's cookie.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+
+// The cache is named after the shell's content: a new release (a security fix to device.js) makes
+// a new cache, and the old one is deleted when the new worker activates.
+const SHELL_VERSION = createHash('sha256')
+  .update(readFileSync(new URL('../assets/device.js', import.meta.url)))
+  .update(readFileSync(new URL('../assets/app.css', import.meta.url)))
+  .update(readFileSync(new URL('../assets/webauthn.js', import.meta.url)))
+  .digest('base64url').slice(0, 12);
+
 export const SERVICE_WORKER = String.raw`'use strict';
-const CACHE = 'sekisho-device-v1';
-const SHELL = ['/device/offline', '/assets/app.css', '/assets/device.js', '/assets/device-icon.svg'];
+const CACHE = 'sekisho-device-${SHELL_VERSION}';
+const SHELL = ['/device/offline', '/assets/app.css', '/assets/device.js', '/assets/webauthn.js', '/assets/device-icon.svg'];
 
 self.addEventListener('install', (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));

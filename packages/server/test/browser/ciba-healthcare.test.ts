@@ -1,0 +1,379 @@
+/**
+ * The healthcare CIBA scenario end to end, with the real apps (examples/health) and two browsers
+ * in Debian Chromium: a doctor at the clinic's records system asks for a patient's records; the
+ * request reaches the patient's phone (Sekisho's device app, a CDP virtual authenticator as the
+ * phone's platform authenticator) with the same binding message; the patient picks their record
+ * and allows with their passkey; the clinic reads the records from the health API with a
+ * DPoP-bound JWT. Also: a denial, an expiry, ping mode over HTTPS, a guardian deciding for a child
+ * (`act` in the tokens), and a lost phone removed from another. One story: the phone linked in the
+ * first test is used by the others. Screenshots go to .screenshots/ (ciba-*.png).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import type { BrowserContext, CDPSession, Page } from 'playwright-core';
+import { accessibilityProblems, BROWSER_SKIP, launchBrowser } from '../support/browser.ts';
+import { addPasskey } from '../support/device.ts';
+import { DOCTOR, startHealthScenario, type HealthScenario, type RunningClinic } from '../support/health-scenario.ts';
+import { listMailbox } from '../../src/mail/mailer.ts';
+import { createLinkedResources } from '../../src/identity/linked-resources.ts';
+import { createDelegations } from '../../src/consent/delegations.ts';
+
+const SHOTS = new URL('../../../../.screenshots/', import.meta.url).pathname;
+const PHONE = { width: 390, height: 844 };
+const TARO = { email: `taro.kakuu.${Date.now()}@example.jp`, name: '架空 太郎', record: '架空 太郎 (p-0001)' };
+
+type Browser = Awaited<ReturnType<typeof launchBrowser>>;
+
+/** A browser with one page; every console message about the CSP, and every script error, is kept. */
+async function openBrowser(viewport?: { width: number; height: number }) {
+  const browser = await launchBrowser();
+  const page = await browser.context.newPage();
+  page.setDefaultTimeout(15_000);
+  if (viewport) await page.setViewportSize(viewport);
+  const problems: string[] = [];
+  page.on('console', (m) => { if (/Content Security Policy|Refused to/i.test(m.text())) problems.push(m.text()); });
+  page.on('pageerror', (e) => problems.push(`script error: ${e.message}`));
+  return { browser, page, problems };
+}
+
+/** A platform authenticator that keeps its passkeys on the phone and verifies the user. */
+async function addAuthenticator(context: BrowserContext, page: Page): Promise<{ cdp: CDPSession; authenticatorId: string }> {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+  });
+  return { cdp, authenticatorId };
+}
+
+/**
+ * A screenshot to look at, and the accessibility basics checked on the same page. The clinic's
+ * waiting page reloads itself every 2 s: a check caught by that reload is taken again.
+ */
+async function shot(page: Page, name: string) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.screenshot({ path: `${SHOTS}ciba-${name}.png`, fullPage: true });
+      assert.deepEqual(await accessibilityProblems(page), [], `${name}: ${page.url()}`);
+      return;
+    } catch (err) {
+      if (attempt === 3 || !/Execution context was destroyed|because of a navigation/.test(String(err))) throw err;
+      await page.waitForLoadState();
+    }
+  }
+}
+
+describe('the healthcare CIBA scenario in Chromium (clinic, device app, health API)', { skip: BROWSER_SKIP }, () => {
+  let world: HealthScenario;
+  let clinic: RunningClinic;
+  /** The doctor's computer at the clinic. */
+  let doctor: Awaited<ReturnType<typeof openBrowser>>;
+  /** The patient's phone (架空 太郎), later also the guardian's. */
+  let phone: Awaited<ReturnType<typeof openBrowser>>;
+  let taroId: string;
+  const browsers: Browser[] = [];
+  const sekisho = (path: string) => `${world.server.issuer}${path}`;
+
+  before(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    world = await startHealthScenario();
+    clinic = await world.startClinic({ mode: 'poll' });
+    doctor = await openBrowser();
+    phone = await openBrowser(PHONE);
+    browsers.push(doctor.browser, phone.browser);
+    await addAuthenticator(phone.browser.context, phone.page);
+  });
+  after(async () => {
+    await Promise.all(browsers.map((b) => b.close()));
+    await world?.close();
+  });
+
+  async function codeFrom(to: string) {
+    for (let i = 0; i < 100; i++) {
+      const [mail] = await listMailbox(world.server.app.storage.db, { to, limit: 1 });
+      const code = mail ? /(\d{6})/.exec(mail.text)?.[1] : undefined;
+      if (code) return code;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`no code mailed to ${to}`);
+  }
+
+  /** The doctor signs in to a clinic app (once per clinic: its own cookie). */
+  async function signInDoctor(c: RunningClinic) {
+    const page = doctor.page;
+    await page.goto(`${c.url}/`);
+    if (new URL(page.url()).pathname !== '/login') return;
+    await page.getByLabel('Doctor ID').fill(DOCTOR.id);
+    await page.getByLabel('Password').fill(DOCTOR.password);
+    await page.getByRole('button', { name: /Sign in/ }).click();
+    await page.getByRole('heading', { name: /Request a patient's records/ }).waitFor();
+  }
+
+  /** The doctor asks for a patient's records; returns the binding message the waiting page shows. */
+  async function askForRecords(c: RunningClinic, patientNumber: string, uncheck: string[] = []) {
+    await signInDoctor(c);
+    const page = doctor.page;
+    await page.goto(`${c.url}/`);
+    await page.getByLabel('Patient number').fill(patientNumber);
+    for (const words of uncheck) await page.getByLabel(words).uncheck();
+    await page.getByRole('button', { name: /Ask the patient/ }).click();
+    await page.waitForURL(/\/requests\/[A-Za-z0-9_-]{22}$/);
+    await page.getByRole('heading', { name: /Waiting for the patient/ }).waitFor();
+    const code = (await page.locator('strong.binding').textContent())!.trim();
+    assert.match(code, /^[2-9A-Z]{2}-[2-9A-Z]{4}$/);
+    return { code, url: page.url() };
+  }
+
+  /** The clinic's request page (it reloads itself every 2 s) once it says `heading`. */
+  async function clinicShows(heading: RegExp, timeout = 20_000) {
+    await doctor.page.getByRole('heading', { name: heading }).waitFor({ timeout });
+  }
+
+  /** On the phone's list: the request with this code, opened. */
+  async function openOnPhone(page: Page, code: string) {
+    const item = page.getByRole('listitem').filter({ hasText: code });
+    await item.getByRole('link', { name: 'Look and decide' }).click();
+    await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
+    assert.equal(await page.locator('#binding-message').textContent(), code, 'the phone shows the code the clinic shows');
+  }
+
+  /** Picks whose records and allows; the passkey is asked for, then the phone says Allowed. */
+  async function allow(page: Page, record: string, words = { allow: 'Allow', done: /^Allowed\./ }) {
+    await page.getByRole('radio', { name: record }).check();
+    const passkey = page.waitForResponse((r) => r.url().endsWith('/passkey') && r.request().method() === 'POST');
+    await page.getByRole('button', { name: words.allow, exact: true }).click();
+    assert.equal((await passkey).status(), 200);
+    await page.getByRole('status').filter({ hasText: words.done }).waitFor();
+  }
+
+  it('the patient creates a passkey on Sekisho and links their phone to the device app with it', async () => {
+    const page = phone.page;
+    await page.goto(sekisho('/signup?lang=en'));
+    await page.getByLabel('E-mail address').fill(TARO.email);
+    await page.getByLabel('Your name (optional)').fill(TARO.name);
+    await page.getByRole('button', { name: 'Send the code' }).click();
+    await page.getByLabel('Code from the e-mail').fill(await codeFrom(TARO.email));
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('button', { name: 'Create a passkey' }).click();
+    await page.getByRole('heading', { name: 'Your account is ready' }).waitFor();
+    taroId = (await world.server.app.accounts.findByEmail(TARO.email))!.id;
+    // The hospital's part: the patient record linked to the account, its ref the FHIR Patient id.
+    await createLinkedResources(world.server.app.storage.db).add({ accountId: taroId, kind: 'fhir_patient', ref: 'p-0001', label: TARO.record });
+
+    await page.goto(sekisho('/device?lang=ja'));
+    await page.getByRole('heading', { name: 'このスマートフォンを登録' }).waitFor();
+    await shot(page, 'device-link-ja');
+    await page.goto(sekisho('/device?lang=en'));
+    await page.getByRole('heading', { name: 'Link this phone' }).waitFor();
+    await shot(page, 'device-link-en');
+    await page.getByLabel('Name for this phone').fill('Taro’s phone');
+    await page.getByRole('button', { name: 'Sign in with a passkey and link this phone' }).click();
+    await page.getByRole('heading', { name: 'Approvals' }).waitFor();
+    await page.getByText('Nothing is waiting for you.').waitFor();
+    const devices = await world.server.app.storage.db.selectFrom('authentication_devices').select('name').where('account_id', '=', taroId).execute();
+    assert.deepEqual(devices.map((d) => d.name), ['Taro’s phone']);
+  });
+
+  it('poll mode: the request appears on the open list by itself with the clinic’s code; the patient allows with the passkey; the clinic shows the records', async () => {
+    const page = phone.page;
+    // The list is open before the clinic asks, its live channel connected.
+    const live = page.waitForResponse((r) => r.url().endsWith('/device/events'));
+    await page.goto(sekisho('/device?lang=en'));
+    assert.equal((await live).status(), 200);
+    let loads = 0;
+    const counted = () => { loads += 1; };
+    page.on('load', counted);
+
+    await doctor.page.goto(`${clinic.url}/login`);
+    await shot(doctor.page, 'clinic-login');
+    await signInDoctor(clinic);
+    await shot(doctor.page, 'clinic-home');
+    const { code } = await askForRecords(clinic, 'p-0001');
+    await shot(doctor.page, 'clinic-waiting');
+
+    // No reload by the test: the page reloads itself on the live channel's event.
+    const item = page.getByRole('listitem').filter({ hasText: code });
+    await item.waitFor();
+    assert.ok(loads >= 1, 'the list page reloaded itself');
+    page.off('load', counted);
+    assert.match((await item.textContent())!, /Clinic|クリニック/);
+    await shot(page, 'device-list-en');
+    await page.goto(sekisho('/device?lang=ja'));
+    await page.getByRole('link', { name: '内容を確認する' }).waitFor();
+    await shot(page, 'device-list-ja');
+    await page.goto(sekisho('/device?lang=en'));
+
+    await openOnPhone(page, code);
+    await shot(page, 'device-request-en');
+    await page.goto(`${page.url()}?lang=ja`);
+    await page.getByRole('heading', { name: 'アクセスを許可しますか？' }).waitFor();
+    await shot(page, 'device-request-ja');
+    await page.goto(page.url().replace('?lang=ja', '?lang=en'));
+    await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
+    await allow(page, TARO.record);
+    await shot(page, 'device-allowed-en');
+
+    await clinicShows(/Records received/);
+    const text = await doctor.page.locator('main').textContent();
+    for (const words of ['架空 太郎', 'Taro Kakuu (fictional)', '1968-04-12', 'ペニシリン系抗菌薬', 'アムロジピン錠', '138/86 mmHg', 'HbA1c', '本態性高血圧症', 'Approved by the patient']) {
+      assert.ok(text!.includes(words), words);
+    }
+    await shot(doctor.page, 'clinic-records');
+    const reads = world.apiLog.filter((l) => l.client_id === clinic.clientId);
+    assert.deepEqual(reads.map((l) => [l.path.split('?')[0], l.status, l.sub, l.patient]).sort(), [
+      ['/fhir/AllergyIntolerance', 200, taroId, 'p-0001'], ['/fhir/Condition', 200, taroId, 'p-0001'], ['/fhir/MedicationStatement', 200, taroId, 'p-0001'],
+      ['/fhir/Observation', 200, taroId, 'p-0001'], ['/fhir/Patient/p-0001', 200, taroId, 'p-0001'],
+    ]);
+    assert.ok(reads.every((l) => l.act === undefined), 'the patient approved: no act');
+
+    // The decided request has left the list (looked at in Japanese this time).
+    await page.goto(sekisho('/device?lang=ja'));
+    await page.getByText('判断を待っている依頼はありません。').waitFor();
+    await page.goto(sekisho('/device?lang=en'));
+  });
+
+  it('a denial on the phone: the clinic says the patient declined and reads nothing', async () => {
+    const page = phone.page;
+    const before = world.apiLog.length;
+    await page.goto(sekisho('/device?lang=en'));
+    const { code } = await askForRecords(clinic, 'p-0001', ['Test results and vital signs']);
+    await page.getByRole('listitem').filter({ hasText: code }).waitFor();
+    await openOnPhone(page, code);
+    await page.goto(`${page.url()}?lang=ja`);
+    await page.getByRole('button', { name: '拒否する', exact: true }).click();
+    await page.getByRole('status').filter({ hasText: /^拒否しました。/ }).waitFor();
+    await shot(page, 'device-denied-ja');
+    await clinicShows(/The patient declined/);
+    await shot(doctor.page, 'clinic-denied');
+    assert.equal(world.apiLog.length, before, 'no record read');
+  });
+
+  it('expiry: nobody allows in time; the open request on the phone says it expired, and so does the clinic', async () => {
+    const quick = await world.startClinic({ mode: 'poll', requestedExpiry: 8 });
+    const page = phone.page;
+    await page.goto(sekisho('/device?lang=en'));
+    const { code } = await askForRecords(quick, 'p-0001');
+    await page.getByRole('listitem').filter({ hasText: code }).waitFor();
+    await openOnPhone(page, code);
+    assert.match((await page.locator('#time-left').textContent())!, /Time left: 0:0\d/);
+    // The countdown reaches zero and the page reloads itself into the outcome.
+    await page.getByRole('status').filter({ hasText: 'This request has expired' }).waitFor({ timeout: 15_000 });
+    await shot(page, 'device-expired-en');
+    await clinicShows(/No answer in time/);
+    await shot(doctor.page, 'clinic-expired');
+  });
+
+  it('ping mode over HTTPS: Sekisho notifies the clinic, which fetches the tokens at once and shows the records', async () => {
+    const pinged = await world.startClinic({ mode: 'ping' });
+    assert.match(pinged.url, /^https:\/\/localhost:/);
+    const page = phone.page;
+    await page.goto(sekisho('/device?lang=en'));
+    const { code } = await askForRecords(pinged, 'p-0001', ['Allergies and adverse reactions', 'Medicines']);
+    await page.getByRole('listitem').filter({ hasText: code }).waitFor();
+    await openOnPhone(page, code);
+    await allow(page, TARO.record);
+    // The fallback poll is 30 s away: only the ping can bring the result this soon.
+    await clinicShows(/Records received/, 10_000);
+    assert.ok(pinged.events.some((e) => e.event === 'ciba.notified'), 'the clinic was pinged');
+    const text = (await doctor.page.locator('main').textContent())!;
+    assert.ok(text.includes('本態性高血圧症') && text.includes('HbA1c'));
+    assert.ok(!text.includes('アムロジピン錠'), 'medicines were not asked for');
+  });
+
+  it('a guardian decides for a child: the request for the child reaches the parent’s phone, and the clinic and the API see act', async () => {
+    const db = world.server.app.storage.db;
+    const jiro = await world.server.app.accounts.create({ username: `jiro-${Date.now()}`, password: randomBytes(12).toString('base64url'), claims: { name: '架空 次郎' } });
+    await createLinkedResources(db).add({ accountId: jiro.id, kind: 'fhir_patient', ref: 'p-0003', label: '架空 次郎 (p-0003)' });
+    await createDelegations(db).register({
+      principal: jiro.id, delegate: taroId, relationship: 'parent', evidence: '戸籍謄本 (fictional) #A-0003', verifiedBy: '窓口 佐藤 (fictional)',
+      verifiedAt: new Date(), constraints: { authorizationDetailTypes: ['fhir_record_access'] }, validFrom: new Date(Date.now() - 60_000),
+    });
+
+    const page = phone.page;
+    await page.goto(sekisho('/device?lang=en'));
+    const { code } = await askForRecords(clinic, 'p-0003');
+    const item = page.getByRole('listitem').filter({ hasText: code });
+    await item.waitFor();
+    assert.match((await item.textContent())!, /for 架空 次郎/);
+    await shot(page, 'device-list-guardian-en');
+    await openOnPhone(page, code);
+    await page.getByRole('note').filter({ hasText: 'You are deciding for 架空 次郎, as parent.' }).waitFor();
+    assert.equal(await page.getByRole('radio').count(), 1, 'only the child’s own record is offered');
+    await shot(page, 'device-request-guardian-en');
+    await page.goto(`${page.url()}?lang=ja`);
+    await page.getByRole('note').filter({ hasText: '架空 次郎 さんの親権者として判断します。' }).waitFor();
+    await shot(page, 'device-request-guardian-ja');
+    await allow(page, '架空 次郎 (p-0003)', { allow: '許可する', done: /^許可しました。/ });
+    await shot(page, 'device-allowed-ja');
+
+    await clinicShows(/Records received/);
+    const text = (await doctor.page.locator('main').textContent())!;
+    for (const words of ['Approved by a guardian for the patient', '架空 次郎', '2016-02-03', 'ピーナッツ', 'アトピー性皮膚炎']) assert.ok(text.includes(words), words);
+    await shot(doctor.page, 'clinic-records-guardian');
+    const reads = world.apiLog.filter((l) => l.patient === 'p-0003');
+    assert.ok(reads.length >= 5);
+    assert.ok(reads.every((l) => l.sub === jiro.id && JSON.stringify(l.act) === JSON.stringify({ sub: taroId })), JSON.stringify(reads));
+  });
+
+  it('a lost phone removed from the other: it is back on the link page and sees no request', async () => {
+    // An older phone of Taro's that has a passkey of his account too (made there earlier; here
+    // the key is put into its authenticator), linked to the device app as "Old phone".
+    const second = await openBrowser(PHONE);
+    browsers.push(second.browser);
+    const { cdp, authenticatorId } = await addAuthenticator(second.browser.context, second.page);
+    const stored = await addPasskey(world.server, taroId, TARO.email);
+    const b64 = (b64u: string) => Buffer.from(b64u, 'base64url').toString('base64');
+    await cdp.send('WebAuthn.addCredential', {
+      authenticatorId,
+      credential: {
+        credentialId: b64(stored.credentialId), isResidentCredential: true, rpId: stored.rpId, privateKey: b64(stored.privateKey),
+        userHandle: b64(stored.userHandle), signCount: 0, backupEligibility: true, backupState: true,
+      },
+    });
+    const spare = second.page;
+    await spare.goto(sekisho('/device'));
+    await spare.getByLabel('Name for this phone').fill('Old phone');
+    await spare.getByRole('button', { name: 'Sign in with a passkey and link this phone' }).click();
+    await spare.getByRole('heading', { name: 'Approvals' }).waitFor();
+
+    // A request reaches both phones.
+    const page = phone.page;
+    await page.goto(sekisho('/device?lang=en'));
+    const { code } = await askForRecords(clinic, 'p-0001');
+    await page.getByRole('listitem').filter({ hasText: code }).waitFor();
+    await spare.getByRole('listitem').filter({ hasText: code }).waitFor();
+
+    // The old phone is lost: removed from Taro's phone.
+    await page.getByRole('link', { name: 'Your devices' }).click();
+    await page.getByRole('heading', { name: 'Your devices' }).waitFor();
+    await shot(page, 'device-devices-en');
+    await page.getByRole('button', { name: 'Remove Old phone' }).click();
+    await page.getByRole('status').filter({ hasText: 'Removed.' }).waitFor();
+    await shot(page, 'device-devices-removed-en');
+    await page.goto(sekisho('/device/devices?lang=ja'));
+    await shot(page, 'device-devices-ja');
+    await page.goto(sekisho('/device/devices?lang=en'));
+
+    // Whoever holds the old phone opens the request it still shows: the link page, nothing else.
+    await spare.getByRole('listitem').filter({ hasText: code }).getByRole('link', { name: 'Look and decide' }).click();
+    await spare.getByRole('heading', { name: 'Link this phone' }).waitFor();
+    assert.equal(new URL(spare.url()).pathname, '/device');
+    assert.equal(await spare.getByText(code).count(), 0);
+    assert.equal((await spare.request.get(sekisho('/device/events'))).status(), 401, 'its live channel is closed to it');
+
+    // The request is still Taro's to decide, on the phone he has.
+    await page.goto(sekisho('/device?lang=en'));
+    await openOnPhone(page, code);
+    await page.getByRole('button', { name: 'Deny', exact: true }).click();
+    await page.getByRole('status').filter({ hasText: /^Denied\./ }).waitFor();
+    await clinicShows(/The patient declined/);
+    assert.deepEqual(second.problems, []);
+  });
+
+  it('no page broke its Content Security Policy or threw a script error', () => {
+    assert.deepEqual(doctor.problems, []);
+    assert.deepEqual(phone.problems, []);
+  });
+});
