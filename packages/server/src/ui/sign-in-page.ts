@@ -104,7 +104,8 @@ const STEP_TEXT = {
 
 /** The second step: a one-time code after a password, or a passkey when more assurance is asked. */
 export function stepUpPage(lang: Lang, v: StepUpView): string {
-  const text = STEP_TEXT[v.reason];
+  // After a password, an account without an authenticator app confirms with its passkey: no code to enter.
+  const text = v.reason === 'second-factor' && !v.oneTimeCode ? { title: 'stepup.title', lead: 'passkey.second-factor.lead' } : STEP_TEXT[v.reason];
   return page(lang, t(lang, text.title), html`
 <p>${t(lang, text.lead, { client: v.clientName ?? '' })}</p>
 <p class="muted">${t(lang, 'consent.account', { username: v.username })}</p>
