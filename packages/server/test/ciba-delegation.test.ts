@@ -88,6 +88,8 @@ describe('guardian consent over CIBA', () => {
     assert.equal((approval?.context as { delegation?: string }).delegation, delegationId);
     const terms = await server.app.storage.db.selectFrom('consent_grants').select(['actor', 'delegation_id']).where('id', '=', String(tokens.grant_id)).executeTakeFirstOrThrow();
     assert.deepEqual(terms, { actor: parent.id, delegation_id: delegationId });
+    const grants = await createGrants(server.app.storage.db).listEnded(child.id);
+    assert.equal(grants.find((g) => g.id === String(tokens.grant_id))?.actor, parent.id, 'My consents can say who gave it');
   });
 
   it('a delegate cannot change a consent the child gave themself (Grant Management merge): nothing is granted', async () => {

@@ -22,6 +22,8 @@ export interface GrantSummary {
   endedAt: Date | null;
   /** Who ended it: 'subject' (the person), 'client' (Grant Management API), 'admin', 'reuse'. */
   endedBy: string | null;
+  /** The guardian or proxy who gave it for the person (an account id); null: the person did. */
+  actor?: string | null;
 }
 
 export interface GrantPayload {
@@ -63,7 +65,7 @@ export function createGrants(db: Kysely<Database>) {
           .select(['grant_id', sql<string>`max((payload->>'iat')::bigint)`.as('last')])
           .where('grant_id', 'in', rows.map((r) => r.id)).where('model', 'in', ['AccessToken', 'RefreshToken', 'AuthorizationCode'])
           .groupBy('grant_id').execute(),
-        db.selectFrom('consent_grants').select(['id', 'duration', 'status']).where('id', 'in', rows.map((r) => r.id)).execute(),
+        db.selectFrom('consent_grants').select(['id', 'duration', 'status', 'actor']).where('id', 'in', rows.map((r) => r.id)).execute(),
       ]);
       const lastUsed = new Map(used.map((u) => [u.grant_id!, u.last ? new Date(Number(u.last) * 1000) : null]));
       const termsOf = new Map(recorded.map((t) => [t.id, t]));
@@ -76,7 +78,7 @@ export function createGrants(db: Kysely<Database>) {
         return {
           id: r.id, clientId: String(p.clientId), parts, createdAt: p.iat ? new Date(p.iat * 1000) : null, expiresAt: r.expires_at,
           lastUsedAt: lastUsed.get(r.id) ?? null, ongoing: duration === 'ongoing', duration, status: t?.status === 'used' ? 'used' : 'active',
-          endedAt: null, endedBy: null,
+          endedAt: null, endedBy: null, actor: t?.actor ?? null,
         } satisfies GrantSummary;
       }).sort((a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0));
     },
@@ -86,7 +88,7 @@ export function createGrants(db: Kysely<Database>) {
       return (await terms.endedForAccount(accountId, limit))
         .map((t) => ({
           id: t.id, clientId: t.clientId, parts: t.parts, createdAt: t.createdAt, expiresAt: t.expiresAt, lastUsedAt: t.usedAt,
-          ongoing: t.duration === 'ongoing', duration: t.duration, status: t.status, endedAt: t.endedAt ?? t.expiresAt, endedBy: t.endedBy,
+          ongoing: t.duration === 'ongoing', duration: t.duration, status: t.status, endedAt: t.endedAt ?? t.expiresAt, endedBy: t.endedBy, actor: t.actor,
         }));
     },
 

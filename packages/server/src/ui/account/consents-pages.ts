@@ -21,6 +21,8 @@ export interface ConsentsView {
   ended: GrantSummary[];
   records: ConsentRecord[];
   clientNames: Map<string, string>;
+  /** Names of the guardians or proxies who gave consents for this person. */
+  actorNames?: Map<string, string>;
   done?: string | undefined;
   error?: string;
   now?: Date;
@@ -74,6 +76,7 @@ function activeGrant(lang: Lang, v: ConsentsView, g: GrantSummary, n: number, no
     <form method="post" action="/account/consents/withdraw-part" class="inline">${csrfField(v.csrf)}<input type="hidden" name="id" value="${g.id}"><input type="hidden" name="part" value="${part.value}">
       <button class="link small" type="submit" aria-label="${t(lang, 'consents.withdraw-part-named', { part: part.label, client: name })}">${t(lang, 'consents.withdraw-part')}</button></form></li>`)}</ul>`
     : html`<p>${items.length ? items[0] : t(lang, 'consents.sign-in-only')}</p>`}
+  ${g.actor ? html`<p class="muted">${t(lang, 'consents.given-by', { name: v.actorNames?.get(g.actor) ?? '' })}</p>` : ''}
   <p class="muted">${t(lang, 'consents.since')} ${when(lang, g.createdAt)} · ${t(lang, 'consents.last-used')} ${when(lang, g.lastUsedAt)} · ${t(lang, 'consents.until')} ${g.expiresAt ? when(lang, g.expiresAt) : t(lang, 'consents.until-withdrawn')}</p>
   <div class="grant-actions">
   ${ends.length ? html`<form method="post" action="/account/consents/shorten" class="inline shorten">${csrfField(v.csrf)}<input type="hidden" name="id" value="${g.id}">

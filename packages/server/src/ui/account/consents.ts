@@ -18,8 +18,14 @@ export async function showConsents(r: AccountRequest, error?: string, status = 2
     const name = await r.deps.clientName(id);
     if (name) clientNames.set(id, name);
   }
+  // A consent a guardian or proxy gave for this person names them.
+  const actorNames = new Map<string, string>();
+  for (const id of new Set([...live, ...ended].map((g) => g.actor).filter((a): a is string => Boolean(a)))) {
+    const actor = await r.deps.accounts.findById(id);
+    actorNames.set(id, actor?.claims.name ?? actor?.username ?? t(r.lang, 'consents.given-by.removed'));
+  }
   render(r.ctx, consentsPage(r.lang, {
-    csrf: r.csrf, catalogue: r.deps.catalogue, detailTypes: r.deps.detailTypes, grants, ended: endedGrants, records, clientNames,
+    csrf: r.csrf, catalogue: r.deps.catalogue, detailTypes: r.deps.detailTypes, grants, ended: endedGrants, records, clientNames, actorNames,
     done: typeof r.ctx.query.done === 'string' ? r.ctx.query.done : undefined, ...(error ? { error } : {}),
   }), status);
 }
