@@ -9,8 +9,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { startTestServer, type TestServer } from './support/server.ts';
-import { createUserAgent, type UserAgent } from './support/user-agent.ts';
+import type { UserAgent } from './support/user-agent.ts';
 import { createTestUser, type TestUser } from './support/users.ts';
+import { accountPage, signInToAccount } from './support/account-session.ts';
 import { createAuthenticationDevices } from '../src/ciba/devices.ts';
 import { createCibaUserCodes } from '../src/ciba/user-codes.ts';
 
@@ -24,18 +25,8 @@ const db = () => server.app.storage.db;
 const devices = () => createAuthenticationDevices(db());
 const userCodes = () => createCibaUserCodes(db());
 
-async function signIn(user: TestUser) {
-  const ua = createUserAgent(server.dispatcher(), server.issuer);
-  const form = await (await ua.request(url('/account/sign-in'))).text();
-  const res = await ua.post(url('/account/sign-in/login'), { csrf: csrfOf(form), username: user.username, password: user.password });
-  await res.text();
-  assert.equal(res.status, 303);
-  return ua;
-}
-async function page(ua: UserAgent, path = '/account/devices') {
-  const res = await ua.request(url(path));
-  return { status: res.status, body: await res.text() };
-}
+const signIn = (user: TestUser) => signInToAccount(server, user);
+const page = (ua: UserAgent, path = '/account/devices') => accountPage(server, ua, path);
 async function post(ua: UserAgent, path: string, form: Record<string, string>) {
   const res = await ua.post(url(path), form);
   return { status: res.status, location: res.headers.get('location'), body: await res.text() };

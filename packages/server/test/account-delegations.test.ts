@@ -6,8 +6,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from './support/server.ts';
-import { createUserAgent, type UserAgent } from './support/user-agent.ts';
+import type { UserAgent } from './support/user-agent.ts';
 import { createTestUser, type TestUser } from './support/users.ts';
+import { accountPage, signInToAccount } from './support/account-session.ts';
 import { createDelegations, type Delegation, type DelegationInput } from '../src/consent/delegations.ts';
 
 let server: TestServer;
@@ -19,18 +20,8 @@ const csrfOf = (body: string) => /name="csrf" value="([^"]+)"/.exec(body)![1]!;
 const delegations = () => createDelegations(server.app.storage.db);
 const HOUR = 3_600_000;
 
-async function signIn(user: TestUser) {
-  const ua = createUserAgent(server.dispatcher(), server.issuer);
-  const form = await (await ua.request(url('/account/sign-in'))).text();
-  const res = await ua.post(url('/account/sign-in/login'), { csrf: csrfOf(form), username: user.username, password: user.password });
-  await res.text();
-  assert.equal(res.status, 303);
-  return ua;
-}
-async function page(ua: UserAgent, path = '/account/delegations') {
-  const res = await ua.request(url(path));
-  return { status: res.status, body: await res.text() };
-}
+const signIn = (user: TestUser) => signInToAccount(server, user);
+const page = (ua: UserAgent, path = '/account/delegations') => accountPage(server, ua, path);
 async function end(ua: UserAgent, id: string, csrf?: string) {
   const form: Record<string, string> = { id };
   if (csrf !== undefined) form.csrf = csrf;
