@@ -10,7 +10,7 @@ import * as oauth from 'oauth4webapi';
 import { decodeJwt } from 'jose';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { createTestUser, type TestUser } from './support/users.ts';
-import { addPasskey, linkDevice, type LinkedDevice } from './support/device.ts';
+import { addPasskey, linkDevice, nextRequest, type LinkedDevice } from './support/device.ts';
 import { registerCibaClient, startCiba, pollOnce, pollError } from './support/ciba.ts';
 import { discover } from './support/flow.ts';
 import type { TestClient } from './support/clients.ts';
@@ -53,14 +53,7 @@ before(async () => {
 });
 after(() => server.close());
 
-async function next(device: LinkedDevice): Promise<string> {
-  for (let i = 0; i < 60; i++) {
-    const [id] = await device.pending();
-    if (id) return id;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('no request reached the device');
-}
+const next = (device: LinkedDevice) => nextRequest(device);
 
 describe('guardian consent over CIBA', () => {
   it('the request goes to the parent\'s phone, which decides for the child; the tokens carry act and the ledger names both', async () => {

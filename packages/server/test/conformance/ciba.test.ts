@@ -9,7 +9,7 @@ import * as oauth from 'oauth4webapi';
 import { decodeJwt } from 'jose';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { createTestUser, type TestUser } from '../support/users.ts';
-import { addPasskey, linkDevice, type LinkedDevice } from '../support/device.ts';
+import { addPasskey, linkDevice, nextRequest, type LinkedDevice } from '../support/device.ts';
 import { registerCibaClient, signedCibaRequest, startCiba, pollOnce, pollError } from '../support/ciba.ts';
 import { discover } from '../support/flow.ts';
 import { clientAssertion, postForm, type Reply } from '../support/requests.ts';
@@ -42,14 +42,7 @@ async function backchannel(form: Record<string, string>): Promise<Reply> {
   return postForm(as.backchannel_authentication_endpoint!, { client_id: tc.clientId, ...assertion, ...form }, tc.dispatcher);
 }
 
-async function waitForRequest(device: LinkedDevice): Promise<string> {
-  for (let i = 0; i < 50; i++) {
-    const [id] = await device.pending();
-    if (id) return id;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('no request reached the device');
-}
+const waitForRequest = (device: LinkedDevice) => nextRequest(device);
 
 describe('CIBA discovery and client registration (B1)', () => {
   it('offers poll and ping, not push, and signed requests with FAPI algorithms', () => {

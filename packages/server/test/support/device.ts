@@ -66,3 +66,13 @@ export async function linkDevice(server: TestServer, passkey: StoredPasskey, nam
   };
 }
 export type LinkedDevice = Awaited<ReturnType<typeof linkDevice>>;
+
+/** The first request waiting on a device, once one has arrived (a request reaches the list as soon as it is made). */
+export async function nextRequest(device: LinkedDevice, timeoutMs = 5000): Promise<string> {
+  for (const until = Date.now() + timeoutMs; Date.now() < until;) {
+    const [id] = await device.pending();
+    if (id) return id;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('no request reached the device');
+}
