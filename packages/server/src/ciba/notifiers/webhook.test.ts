@@ -38,7 +38,7 @@ describe('webhook notifier', () => {
     const hit = hits.at(-1)!;
     assert.equal(hit.headers['content-type'], 'application/json');
     const body = JSON.parse(hit.body) as Record<string, unknown>;
-    assert.match(String(body.id), /^[0-9a-f-]{36}$/);
+    assert.match(String(body.id), /^[A-Za-z0-9_-]{22}$/, 'a delivery id, the same for every attempt at one delivery');
     assert.deepEqual({ ...body, id: 'x' }, {
       type: 'ciba.settled', id: 'x', device_id: 'dev-9', request_id: 'req-9', client_name: 'Bank', binding_message: null, expires_at: '2030-01-01T00:00:00.000Z',
     });
@@ -49,6 +49,15 @@ describe('webhook notifier', () => {
     assert.equal(verifyWebhookSignature(`${secret}!`, header, hit.body), false);
     assert.equal(verifyWebhookSignature(secret, header, hit.body, { now: new Date(Date.now() + 301_000) }), false);
     assert.equal(verifyWebhookSignature(secret, header, hit.body, { now: new Date(Date.now() + 301_000), toleranceSeconds: 600 }), true);
+  });
+
+  it('a retry carries the same delivery id (a backend can drop what it already handled); another device or request another', async () => {
+    const n = createWebhookNotifier({ url: `${base}/ok`, secret, timeoutMs: 2000 });
+    const idOf = async (t: typeof target, m: DeviceMessage) => { await n.deliver(t, m, AbortSignal.timeout(5000)); return (JSON.parse(hits.at(-1)!.body) as { id: string }).id; };
+    const first = await idOf(target, message);
+    assert.equal(await idOf(target, message), first);
+    assert.notEqual(await idOf({ ...target, deviceId: 'dev-10' }, message), first);
+    assert.notEqual(await idOf(target, { ...message, requestId: 'req-10' }), first);
   });
 
   it('parses the header strictly and accepts a second v1 (secret rotation)', () => {
