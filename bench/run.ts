@@ -11,7 +11,8 @@
  * from bench/targets/what-if.ts; such runs are labelled and written to their own results file).
  *
  * `npm run bench -- identity` runs the identity benchmark instead (bench/identity/run.ts);
- * `npm run bench -- consent` the consent benchmark (bench/consent/run.ts).
+ * `npm run bench -- consent` the consent benchmark (bench/consent/run.ts);
+ * `npm run bench -- ciba` the CIBA benchmark (bench/ciba/run.ts).
  */
 import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -33,6 +34,11 @@ if (process.argv[2] === 'identity') {
 if (process.argv[2] === 'consent') {
   const { runConsentBench } = await import('./consent/run.ts');
   process.exit(await runConsentBench());
+}
+// `npm run bench -- ciba`: request → live notification and approval → token with 100 pending CIBA requests (bench/ciba/run.ts).
+if (process.argv[2] === 'ciba') {
+  const { runCibaBench } = await import('./ciba/run.ts');
+  process.exit(await runCibaBench());
 }
 
 const env = process.env;

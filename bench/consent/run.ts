@@ -24,13 +24,11 @@
  * wait up to this long for other processes on the machine to go quiet; default 0, no wait),
  * BENCH_CONSENT_WHATIF (experiments from bench/consent/what-if.ts; labelled, own results file).
  */
-import { execFileSync } from 'node:child_process';
-import { loadavg } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeMachine } from '../machine.ts';
-import { machineCpuSeconds } from '../cpu-meter.ts';
+import { load, nonNegative, positive, sourceState, waitQuiet, type Load, type SourceState } from '../run-environment.ts';
 import { runOnFreshDatabases, sekishoEngines } from '../postgres.ts';
 import { runLoops, type Measurement } from '../load/measure.ts';
 import { createFlowClient } from './client.ts';
@@ -58,7 +56,7 @@ export interface ConsentSettings {
   /** BENCH_QUIET_WAIT: before each round and each page run, wait up to this long for other processes to go quiet. */
   quietWaitSeconds: number;
 }
-export interface Load { at: string; loadavg1: number; busyCores: number }
+export type { Load } from '../run-environment.ts';
 export interface ArmWindow { arm: Arm; round: number; measurement: Measurement; server: ServerWindow; generatorCpuSeconds: number; load: Load }
 export interface PageResult {
   seed: SeedResult;
@@ -189,45 +187,7 @@ async function runEngine(engine: 'pglite' | 'postgres', settings: ConsentSetting
   }
 }
 
-/** The commit measured, and the files changed in the working tree (not committed) at the time. */
-export interface SourceState { commit: string; changed: string[] }
-function sourceState(): SourceState {
-  const git = (args: string[]) => {
-    try {
-      return execFileSync('git', args, { cwd: fileURLToPath(new URL('../..', import.meta.url)), encoding: 'utf8' }).trimEnd();
-    } catch {
-      return '';
-    }
-  };
-  return { commit: git(['rev-parse', '--short', 'HEAD']) || 'unknown', changed: git(['status', '--porcelain', '--untracked-files=no']).split('\n').filter(Boolean).map((l) => l.slice(3)) };
-}
+export type { SourceState } from '../run-environment.ts';
 
-/**
- * On a shared machine: waits (up to `maxSeconds`) until the machine is less than 0.25 cores busy
- * over 2 s. Called between windows, when this benchmark's own processes are idle, so what is busy
- * is someone else. Whether it was quiet during a window is reported per window either way.
- */
-async function waitQuiet(maxSeconds: number): Promise<void> {
-  if (!maxSeconds) return;
-  const until = performance.now() + maxSeconds * 1000;
-  let busy = Infinity;
-  while (performance.now() < until) {
-    const a = machineCpuSeconds().busy;
-    await sleep(2000);
-    busy = (machineCpuSeconds().busy - a) / 2;
-    if (busy < 0.25) return;
-  }
-  console.log(`  (not quiet after ${maxSeconds} s: ${busy.toFixed(2)} cores busy; measuring anyway)`);
-}
 
-/** The 1-minute load average and the cores busy over the last half second. */
-async function load(): Promise<Load> {
-  const a = machineCpuSeconds().busy;
-  await sleep(500);
-  return { at: new Date().toISOString(), loadavg1: loadavg()[0]!, busyCores: (machineCpuSeconds().busy - a) / 0.5 };
-}
 
-function positive(raw: string | undefined, fallback: number): number {
-  const n = Number(raw);
-  return raw && Number.isFinite(n) && n > 0 ? n : fallback;
-}

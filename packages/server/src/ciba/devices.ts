@@ -16,6 +16,7 @@ export interface AuthenticationDevice {
 }
 
 const MAX_DEVICES = 10;
+const LAST_SEEN_PRECISION_MS = 5 * 60_000;
 
 /** The device secret is a bearer credential: only its hash is stored and compared. */
 function hashSecret(secret: string): string {
@@ -47,13 +48,19 @@ export function createAuthenticationDevices(db: Kysely<Database>) {
       return { device: toDevice(row), secret };
     },
 
-    /** The active device holding this secret (a removed one matches nothing), marked as seen. */
+    /**
+     * The active device holding this secret (a removed one matches nothing). "Last used" is
+     * written at most every few minutes: a device app makes many requests, and each would be a write.
+     */
     async authenticate(secret: string): Promise<AuthenticationDevice | undefined> {
       if (secret.length !== 43) return undefined;
-      const row = await db.updateTable('authentication_devices').set({ last_seen_at: new Date() })
-        .where('secret_hash', '=', hashSecret(secret)).where('removed_at', 'is', null)
-        .returning(COLUMNS).executeTakeFirst();
-      return row && toDevice(row);
+      const row = await db.selectFrom('authentication_devices').select(COLUMNS)
+        .where('secret_hash', '=', hashSecret(secret)).where('removed_at', 'is', null).executeTakeFirst();
+      if (!row) return undefined;
+      if (!row.last_seen_at || Date.now() - row.last_seen_at.getTime() > LAST_SEEN_PRECISION_MS) {
+        await db.updateTable('authentication_devices').set({ last_seen_at: new Date() }).where('id', '=', row.id).execute();
+      }
+      return toDevice(row);
     },
 
     async list(accountId: string): Promise<AuthenticationDevice[]> {

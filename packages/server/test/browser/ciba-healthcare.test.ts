@@ -176,6 +176,30 @@ describe('the healthcare CIBA scenario in Chromium (clinic, device app, health A
     assert.deepEqual(devices.map((d) => d.name), ['Taro’s phone']);
   });
 
+  it('the approval app installs like an app: a manifest, a service worker for /device, and its shell answers offline', async () => {
+    const page = phone.page;
+    const manifest = await (await page.request.get(sekisho('/device/manifest.webmanifest'))).json() as { start_url: string; scope: string; display: string; icons: unknown[] };
+    assert.deepEqual([manifest.start_url, manifest.scope, manifest.display], ['/device', '/device', 'standalone']);
+    assert.ok(manifest.icons.length >= 1);
+    const worker = await page.evaluate(async () => Promise.race([
+      navigator.serviceWorker.ready.then((r) => r.active?.scriptURL ?? ''),
+      new Promise<string>((resolve) => { setTimeout(() => resolve('no service worker became ready'), 10_000); }),
+    ]));
+    assert.ok(worker.endsWith('/device/sw.js'), worker);
+    // Once the worker controls the page, a visit without a network gets the offline shell, not the browser's error page.
+    await page.reload();
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 10_000 });
+    await phone.browser.context.setOffline(true);
+    try {
+      await page.goto(sekisho('/device'));
+      await page.getByText('You are offline. Requests appear when you are back online.').waitFor();
+    } finally {
+      await phone.browser.context.setOffline(false);
+    }
+    await page.goto(sekisho('/device?lang=en'));
+    await page.getByText('Nothing is waiting for you.').waitFor();
+  });
+
   it('poll mode: the request appears on the open list by itself with the clinic’s code; the patient allows with the passkey; the clinic shows the records', async () => {
     const page = phone.page;
     // The list is open before the clinic asks, its live channel connected.

@@ -170,18 +170,14 @@ export function deviceAppRoutes(deps: DeviceAppDeps) {
       audit.recordInBackground({ type: 'csrf.rejected', outcome: 'failure', ip: ctx.ip, details: { path: ctx.path } });
       return errorPage(ctx, 403, 'invalid_request', t(lang, 'error.csrf'));
     }
-    const clientName = async () => {
-      const row = await deps.requests.forApprover(id, device.accountId);
-      return row ? deps.clientName(row.clientId) : '';
-    };
+    // One read of the request row serves the names on the outcome and, for a delegate, the person's name.
+    const row = await deps.requests.forApprover(id, device.accountId);
+    const clientName = async () => (row ? deps.clientName(row.clientId) : '');
     if (action === 'deny') {
       const result = await deps.approvals.deny({ ctx, device, requestId: id, lang, csrf: csrfFor(device) });
       return outcome(ctx, lang, result.kind, await clientName());
     }
-    const principal = async (view: ApprovalView) => view.delegation ? principalName(view.request.subject) : undefined;
-    let named: string | undefined;
-    const first = await deps.approvals.view(device, id);
-    if ('request' in first) named = await principal(first);
+    const named = row?.delegationId ? await principalName(row.subject) : undefined;
     const result = await deps.approvals.approve({
       ctx, device, requestId: id, form: params, lang, csrf: csrfFor(device),
       render: (view, shown, problem) => { ctx.state.scripts = true; ctx.state.deviceApp = true; return renderRequest(lang, device, { ...view, principalName: named }, shown, problem); },
@@ -227,6 +223,8 @@ export function deviceAppRoutes(deps: DeviceAppDeps) {
       }
       if (ctx.path === '/device/sw.js') {
         ctx.state.deviceApp = true;
+        // The worker lives at /device/sw.js but serves the app at /device itself, one level up.
+        ctx.set('Service-Worker-Allowed', '/device');
         ctx.type = 'text/javascript; charset=utf-8';
         ctx.set('Cache-Control', 'no-cache');
         ctx.body = SERVICE_WORKER;
