@@ -43,17 +43,9 @@ export interface DelegationListing extends Delegation {
   delegateName: string | null;
 }
 
-export interface DelegationInput {
-  principal: string;
-  delegate: string;
-  relationship: Relationship;
-  evidence: string;
-  verifiedBy: string;
-  verifiedAt: Date;
-  constraints: DelegationConstraints;
-  validFrom: Date;
-  validUntil?: Date | undefined;
-}
+/** What an operator registers: a delegation's own facts, without what the store adds (id, status, ending). */
+export type DelegationInput = Pick<Delegation, 'principal' | 'delegate' | 'relationship' | 'evidence' | 'verifiedBy' | 'verifiedAt' | 'constraints' | 'validFrom'>
+  & { validUntil?: Date | undefined };
 
 export type DelegationErrorCode = 'invalid-input' | 'self-delegation' | 'invalid-period' | 'unknown-account' | 'duplicate';
 
