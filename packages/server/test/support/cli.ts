@@ -45,7 +45,12 @@ export function useCliFolder(prefix: string): CliFolder {
   };
   before(() => {
     dir = mkdtempSync(join(tmpdir(), prefix));
-    env = { PATH: process.env.PATH, SEKISHO_DATA_DIR: join(dir, 'data'), SEKISHO_KEY_ENCRYPTION_KEY: generateKekValue(), SEKISHO_LOG_LEVEL: 'warn' };
+    env = {
+      PATH: process.env.PATH, SEKISHO_DATA_DIR: join(dir, 'data'), SEKISHO_KEY_ENCRYPTION_KEY: generateKekValue(), SEKISHO_LOG_LEVEL: 'warn',
+      // Every command is a new process that compiles the same modules: Node's compile cache (shared
+      // by the CLI tests, keyed by the files' content) saves about a second per command.
+      NODE_COMPILE_CACHE: join(tmpdir(), 'sekisho-test-compile-cache'),
+    };
   });
   after(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
 
