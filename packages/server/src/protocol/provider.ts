@@ -1,9 +1,12 @@
 /**
  * The one module that configures oidc-provider and touches anything beyond its documented
  * configuration (the replay store, the consume-conflict errors, the DPoP nonce helper shared with
- * the grant management endpoint, the Grant model's payload for compare-and-set, and the grant
- * lookup on refresh). Everything FAPI 2.0 asks of the server side is decided here or in the small
- * modules it imports; consent-policy.ts holds the consent hooks, through documented configuration.
+ * the grant management endpoint, the Grant model's payload for compare-and-set, the grant lookup
+ * on refresh, the CIBA request lookup on polls, completing a CIBA request with a background ping,
+ * `act` in ID tokens, the browser session). Everything FAPI 2.0 asks of the server side is decided
+ * here or in the small modules it imports; consent-policy.ts and ciba-policy.ts hold the consent
+ * and CIBA hooks, through documented configuration. It is long on purpose: every dependency on
+ * the library's internals is in this one file, so a library upgrade is checked here.
  */
 import { createHash } from 'node:crypto';
 import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC, type JWKS } from 'oidc-provider';
