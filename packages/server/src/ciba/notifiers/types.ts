@@ -6,7 +6,7 @@
 
 /** What a device is told. Nothing here is a credential: the app fetches the request itself, signed in. */
 export interface DeviceMessage {
-  /** 'request': a new request to decide; 'settled': decided elsewhere or expired (the app drops it). */
+  /** 'request': a new request to decide; 'settled': decided (on any device), so the app drops it. An expiry needs no message: the app counts down to it. */
   kind: 'request' | 'settled';
   /** The device app's id of the request (never the client's auth_req_id). */
   requestId: string;
