@@ -236,9 +236,14 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
   }, { clientCacheSeconds: config.clientCacheSeconds });
 
-  // A grant's duration never changes (merge and replace keep it; one-time grants take neither).
-  const durationOf: DurationOf = ttlMemo(async (grantId: string) => (await deps.consent.terms.find(grantId))?.duration, 5 * 60_000);
-  const actorOf: ActorOf = ttlMemo(async (grantId: string) => (await deps.consent.terms.find(grantId))?.actor ?? undefined, 5 * 60_000);
+  // A grant's duration and the delegate who gave it never change: one memoised read of its terms
+  // serves both (a cached object, so a grant without an actor is not read again for every token).
+  const grantFacts = ttlMemo(async (grantId: string) => {
+    const terms = await deps.consent.terms.find(grantId);
+    return terms && { duration: terms.duration, actor: terms.actor ?? undefined };
+  }, 5 * 60_000);
+  const durationOf: DurationOf = async (grantId) => (await grantFacts(grantId))?.duration;
+  const actorOf: ActorOf = async (grantId) => (await grantFacts(grantId))?.actor;
   const provider = new Provider(config.issuer, withCiba(deps, withConsent(deps, durationOf, actorOf, buildFapiConfiguration({
     config,
     jwks: deps.jwks,
