@@ -1,0 +1,91 @@
+import { randomBytes } from 'node:crypto';
+import { createClinicApp } from '../../health/src/clinic-app.ts';
+import { createHealthApi } from '../../health/src/health-api.ts';
+import { clinicClientMetadata, healthResourceServer } from '../../health/src/registration.ts';
+import { SAMPLE_RECORDS } from '../../health/src/sample-records.ts';
+import { newClientKey, registerDemoClient } from './clients.ts';
+import { CLINIC_NOTICE } from './notices.ts';
+import { createPeople, registerParent, type DemoPerson } from './people.ts';
+import { serve } from './listen.ts';
+import { startDemoSekisho } from './sekisho.ts';
+
+export interface DemoPorts {
+  sekisho: number;
+  clinic: number;
+  healthApi: number;
+}
+
+export interface DemoOptions {
+  host: string;
+  ports: DemoPorts;
+  /** Emptied at start: the demo's own store, never Sekisho's `./data`. */
+  dataDir: string;
+  /** Where the example apps write their one-line-per-request logs; default: nowhere. */
+  log?: (app: string, line: unknown) => void;
+}
+
+export interface Demo {
+  urls: { sekisho: string; clinic: string; healthApi: string };
+  people: DemoPerson[];
+  doctor: { id: string; password: string };
+  close(): Promise<void>;
+}
+
+/**
+ * Everything `npm run demo` runs, in one process: Sekisho (development mode, its own PGlite
+ * folder) with the example clients registered and fictional people created, the healthcare example
+ * (clinic records system, health-record API) and the open-banking example (fintech app, bank API).
+ * Every key and password is generated for this run.
+ */
+export async function startDemo(options: DemoOptions): Promise<Demo> {
+  const { host, ports } = options;
+  const log = options.log ?? (() => {});
+  const local = (port: number) => `http://127.0.0.1:${port}`;
+  const urls = {
+    sekisho: `http://localhost:${ports.sekisho}`,
+    clinic: local(ports.clinic),
+    healthApi: `${local(ports.healthApi)}/fhir`,
+  };
+
+  const sekisho = await startDemoSekisho({
+    port: ports.sekisho, host, dataDir: options.dataDir,
+    resourceServers: [healthResourceServer({ audience: urls.healthApi })],
+  });
+  const closers: Array<() => Promise<void> | void> = [() => sekisho.close()];
+  try {
+    const people = await createPeople(sekisho.app, [
+      { username: 'taro', name: '架空 太郎', role: 'patient p-0001; parent of jiro', email: 'taro@kakuu.example',
+        links: [{ kind: 'fhir_patient', ref: 'p-0001', label: '架空 太郎 (p-0001)' }] },
+      { username: 'jiro', name: '架空 次郎', role: 'child, patient p-0003 (taro decides for him)', email: 'jiro@kakuu.example',
+        links: [{ kind: 'fhir_patient', ref: 'p-0003', label: '架空 次郎 (p-0003)' }] },
+    ]);
+    await registerParent(sekisho.app, people.find((p) => p.username === 'taro')!, people.find((p) => p.username === 'jiro')!);
+
+    // Healthcare: the clinic (a CIBA client) and the health-record API (RFC 9068 JWTs).
+    const clinicKey = await newClientKey('clinic');
+    const doctor = { id: 'dr-sato', name: '佐藤 医師 (Dr Sato, fictional)', password: randomBytes(9).toString('base64url') };
+    const clinic = createClinicApp({
+      issuer: urls.sekisho, clientId: 'clinic-demo', privateJwk: clinicKey, deliveryMode: 'poll', doctors: [doctor],
+      publicUrl: urls.clinic, healthApiUrl: urls.healthApi, healthApiAudience: urls.healthApi, log: (e) => log('clinic', e),
+    });
+    closers.push(() => clinic.close());
+    await registerDemoClient(sekisho.app, clinicClientMetadata({ clientId: 'clinic-demo', privateJwk: clinicKey, deliveryMode: 'poll' }), CLINIC_NOTICE);
+    const healthApi = createHealthApi({
+      issuer: urls.sekisho, audience: urls.healthApi, publicUrl: urls.healthApi, data: SAMPLE_RECORDS, log: (l) => log('health-api', l),
+    });
+    for (const [handler, port] of [[clinic.handler, ports.clinic], [healthApi, ports.healthApi]] as const) {
+      const s = await serve(handler, host, port);
+      closers.push(() => s.close());
+    }
+
+    return {
+      urls, people, doctor: { id: doctor.id, password: doctor.password },
+      async close() {
+        for (const close of closers.reverse()) await close();
+      },
+    };
+  } catch (err) {
+    for (const close of closers.reverse()) await close();
+    throw err;
+  }
+}
