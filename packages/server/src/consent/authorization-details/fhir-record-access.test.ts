@@ -16,6 +16,8 @@ const { detailOf, refusal } = validation(type);
 describe('fhir_record_access', () => {
   it('accepts every record type and action, and the smallest request', () => {
     assert.deepEqual(detailOf(valid), valid);
+    const adding = { ...valid, resource_types: ['Patient', 'Observation'], actions: ['read', 'search', 'create'] };
+    assert.deepEqual(detailOf(adding), adding);
     const small = { type: 'fhir_record_access', resource_types: ['AllergyIntolerance'], actions: ['read'] };
     assert.deepEqual(detailOf(small), small);
     assert.equal(type.label.sensitive, true);
@@ -28,7 +30,10 @@ describe('fhir_record_access', () => {
       [{ ...valid, resource_types: ['Encounter'] }, /^resource_types\[0\]: must be Patient or MedicationRequest/],
       [{ ...valid, resource_types: ['patient'] }, /^resource_types\[0\]: must be Patient/],
       [{ ...valid, resource_types: 'Patient' }, /^resource_types: must be an array/],
-      [{ ...valid, actions: ['write'] }, /^actions\[0\]: must be read or search/],
+      [{ ...valid, actions: ['write'] }, /^actions\[0\]: must be read or search or create/],
+      [{ ...valid, actions: ['update'] }, /^actions\[0\]: must be read or search or create/],
+      [{ ...valid, actions: ['delete'] }, /^actions\[0\]: must be read or search or create/],
+      [{ ...valid, actions: ['read', 'search', 'create', 'create'] }, /^actions: /],
       [{ ...valid, actions: [] }, /^actions: must not be empty/],
       [{ ...valid, actions: ['read', 'read'] }, /^actions: must not repeat/],
       [{ type: 'fhir_record_access', resource_types: ['Patient'] }, /^actions: missing/],
@@ -71,10 +76,29 @@ describe('fhir_record_access', () => {
     for (const words of Object.values(RECORD_TYPE_WORDS)) assert.notEqual(words.ja, words.en);
   });
 
+  it('says "Add" for create, and "cannot change your records" only when there is no create (ja and en)', () => {
+    const adding = detailOf({ ...valid, resource_types: ['Patient', 'Observation', 'AllergyIntolerance'], actions: ['read', 'search', 'create'] });
+    const ja = type.render('ja', adding);
+    assert.ok(ja.includes('閲覧、検索、追加'), ja);
+    assert.ok(ja.includes('参照・追加する記録'));
+    assert.ok(ja.includes('（すでにある記録の変更・削除はできません）'));
+    assert.doesNotMatch(ja, /記録の変更はできません/);
+    const en = type.render('en', adding);
+    assert.match(en, /Read, Search, Add \(it cannot change or delete the records already there\)/);
+    assert.doesNotMatch(en, /it cannot change your records/);
+    const onlyAdd = type.render('en', detailOf({ ...valid, actions: ['create'] }));
+    assert.match(onlyAdd, /<dd>Add \(it cannot change or delete/);
+    assert.doesNotMatch(onlyAdd, /Read|Search/);
+    assert.match(type.render('ja', detailOf({ ...valid, actions: ['search'] })), /検索（記録の変更はできません）/);
+  });
+
   it('summarises a granted detail with the record types and the patient', () => {
     const granted = { ...valid, resource_types: ['Patient', 'AllergyIntolerance'], patient: { id: 'p1', label: '山田 花子' } };
     assert.equal(type.summary('ja', granted), '診療記録の参照（山田 花子：基本情報、アレルギー・副作用歴）');
     assert.equal(type.summary('en', granted), 'See your health records (山田 花子: Basic details, Allergies and adverse reactions)');
     assert.equal(type.summary('en', { type: 'fhir_record_access' }), 'See your health records');
+    const adding = { ...granted, actions: ['read', 'search', 'create'] };
+    assert.equal(type.summary('ja', adding), '診療記録の参照と追加（山田 花子：基本情報、アレルギー・副作用歴）');
+    assert.equal(type.summary('en', adding), 'See and add to your health records (山田 花子: Basic details, Allergies and adverse reactions)');
   });
 });

@@ -8,14 +8,16 @@ import {
 } from './common.ts';
 
 /**
- * `fhir_record_access`: reading a person's health records on a FHIR server, in the spirit of
- * SMART on FHIR's `patient/*.rs` scopes. The client names the record types and read or search;
- * the person picks the patient (themselves, or someone they act for).
+ * `fhir_record_access`: reading a person's health records on a FHIR server, and adding to them,
+ * in the spirit of SMART on FHIR's `patient/*.rs` and `patient/*.c` scopes. The client names the
+ * record types and the actions (read, search, create); the person picks the patient (themselves,
+ * or someone they act for). There is no update or delete: a record once added stays as it was
+ * written, which is what a person can judge on a consent screen.
  *
  *   { "type": "fhir_record_access", "resource_types": ["Patient", "AllergyIntolerance"],
  *     "actions": ["read", "search"], "locations": ["https://fhir.hospital.example/r4/"] }
  *
- * Granted (enriched): the same plus `patient: { id, label }`, the linked resource chosen.
+ * Granted (enriched): the same plus `patient: { id, label, ref }`, the linked resource chosen.
  */
 export const FHIR_RECORD_ACCESS = 'fhir_record_access';
 /** The linked resources a person picks from. */
@@ -33,7 +35,7 @@ export const RECORD_TYPE_WORDS: Record<string, Bilingual> = {
   DocumentReference: { ja: '診療文書', en: 'Clinical documents' },
 };
 const RESOURCE_TYPES = Object.keys(RECORD_TYPE_WORDS) as [string, ...string[]];
-const ACTIONS = ['read', 'search'] as const;
+const ACTIONS = ['read', 'search', 'create'] as const;
 
 const schema = z.object({
   type: typeMember(FHIR_RECORD_ACCESS),
@@ -43,8 +45,14 @@ const schema = z.object({
 }).strict();
 
 const WORDS = {
-  ja: { records: '参照する記録', how: '操作', read: '閲覧', search: '検索', readOnly: '記録の変更はできません', where: '利用先' },
-  en: { records: 'Records', how: 'What it can do', read: 'Read', search: 'Search', readOnly: 'it cannot change your records', where: 'Used with' },
+  ja: {
+    records: '参照する記録', how: '操作', read: '閲覧', search: '検索', create: '追加', readOnly: '記録の変更はできません',
+    addOnly: 'すでにある記録の変更・削除はできません', recordsAdded: '参照・追加する記録', where: '利用先', adds: '診療記録の参照と追加',
+  },
+  en: {
+    records: 'Records', how: 'What it can do', read: 'Read', search: 'Search', create: 'Add', readOnly: 'it cannot change your records',
+    addOnly: 'it cannot change or delete the records already there', recordsAdded: 'Records', where: 'Used with', adds: 'See and add to your health records',
+  },
 } satisfies Record<Lang, Record<string, string>>;
 
 /** The record types in plain words, each once, in the order given. */
@@ -55,8 +63,8 @@ function recordWords(lang: Lang, types: unknown): string[] {
 const label: CatalogueEntry = {
   short: { ja: '診療記録の参照', en: 'See your health records' },
   long: {
-    ja: 'お客さまが選んだ患者の診療記録のうち、示された種類の記録を参照します。記録を変更することはできません。',
-    en: 'The service reads the kinds of health record shown, for the patient you choose. It cannot change them.',
+    ja: 'お客さまが選んだ患者の診療記録のうち、示された種類の記録を参照します。操作に「追加」があるときは、その種類の記録を追加することもできます。すでにある記録を変更・削除することはできません。',
+    en: 'The service reads the kinds of health record shown, for the patient you choose. When "Add" is among what it can do, it can also add records of those kinds. It cannot change or delete the records already there.',
   },
   sensitive: true,
 };
@@ -80,11 +88,15 @@ export const fhirRecordAccess: AuthorizationDetailType = {
   render(lang, detail) {
     const w = WORDS[lang];
     const actions = stringsOf(detail.actions);
-    const how = [...(actions.includes('read') ? [w.read] : []), ...(actions.includes('search') ? [w.search] : [])];
+    const how = ACTIONS.filter((a) => actions.includes(a)).map((a) => w[a]);
+    // "It cannot change your records" is true only without create; with it, what stays true is
+    // that nothing already there is changed or deleted (the type has no update or delete).
+    const adds = actions.includes('create');
+    const note = adds ? w.addOnly : w.readOnly;
     const hosts = hostsOf(detail.locations);
     return html`<dl class="facts">
-<dt>${w.records}</dt><dd><ul class="parts">${recordWords(lang, detail.resource_types).map((r) => html`<li>${r}</li>`)}</ul></dd>
-<dt>${w.how}</dt><dd>${joinWords(lang, how)}${aside(lang, w.readOnly)}</dd>
+<dt>${adds ? w.recordsAdded : w.records}</dt><dd><ul class="parts">${recordWords(lang, detail.resource_types).map((r) => html`<li>${r}</li>`)}</ul></dd>
+<dt>${w.how}</dt><dd>${joinWords(lang, how)}${aside(lang, note)}</dd>
 ${hosts.length ? html`<dt>${w.where}</dt><dd>${joinWords(lang, hosts)}</dd>` : ''}
 </dl>`.value;
   },
@@ -93,7 +105,8 @@ ${hosts.length ? html`<dt>${w.where}</dt><dd>${joinWords(lang, hosts)}</dd>` : '
     // 「山田 花子：基本情報、服薬」: the patient, then the records (a record name may hold a ・).
     const records = joinWords(lang, recordWords(lang, granted.resource_types));
     const patient = labelOf(granted.patient);
-    return `${label.short[lang]}${aside(lang, [patient, records].filter(Boolean).join(lang === 'ja' ? '：' : ': '))}`;
+    const title = stringsOf(granted.actions).includes('create') ? WORDS[lang].adds : label.short[lang];
+    return `${title}${aside(lang, [patient, records].filter(Boolean).join(lang === 'ja' ? '：' : ': '))}`;
   },
 
   grant(detail, selected, groups) {
