@@ -7,7 +7,7 @@ import { newClientKey, registerDemoClient } from './clients.ts';
 import { CLINIC_NOTICE } from './notices.ts';
 import { createPeople, registerParent, type DemoPerson } from './people.ts';
 import { serve } from './listen.ts';
-import { startDemoSekisho } from './sekisho.ts';
+import { startDemoSekisho, type DemoSekisho } from './sekisho.ts';
 
 export interface DemoPorts {
   sekisho: number;
@@ -25,6 +25,8 @@ export interface DemoOptions {
 }
 
 export interface Demo {
+  /** The running Sekisho, for what the demo's own test checks. */
+  sekisho: DemoSekisho['app'];
   urls: { sekisho: string; clinic: string; healthApi: string };
   people: DemoPerson[];
   doctor: { id: string; password: string };
@@ -79,7 +81,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     }
 
     return {
-      urls, people, doctor: { id: doctor.id, password: doctor.password },
+      sekisho: sekisho.app, urls, people, doctor: { id: doctor.id, password: doctor.password },
       async close() {
         for (const close of closers.reverse()) await close();
       },
