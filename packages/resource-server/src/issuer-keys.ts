@@ -1,0 +1,119 @@
+/**
+ * The issuer's signing keys (RFC 7517 JWKS): given inline, or fetched from `jwks_uri` and kept.
+ * A token signed with a `kid` the cached set lacks makes one refetch (at most one per cooldown,
+ * shared by concurrent requests), so key rotation needs no restart and junk kids cannot make the
+ * API hammer the issuer. Keys are imported once per (key, alg) and reused.
+ */
+import { fail, VerificationFailure } from './errors.ts';
+import { canonicalPublicJwk, importPublicKey, keyFitsAlgorithm } from './jws.ts';
+import type { PublicJwk, SigningAlgorithm } from './types.ts';
+
+export interface IssuerKeysOptions {
+  /** Inline keys: never fetched. */
+  jwks?: { keys: PublicJwk[] };
+  /** Where to fetch them (resolved lazily, e.g. from discovery). */
+  jwksUri?: () => Promise<string>;
+  fetchJwks?: (uri: string) => Promise<Record<string, unknown>>;
+  cooldownMs: number;
+  maxAgeMs: number;
+  now?: () => number;
+}
+
+export interface IssuerKeys {
+  /** The key to verify a token signed with `alg` and header `kid`; fails with ERR_INVALID_TOKEN or ERR_ISSUER_UNAVAILABLE. */
+  key(kid: string | undefined, alg: SigningAlgorithm): Promise<CryptoKey>;
+}
+
+const FAILURE_MEMORY_MS = 2_000;
+
+interface KeySet {
+  keys: PublicJwk[];
+  fetchedAt: number;
+  /** Imported keys by `${alg} ${kid ?? ''}`; a new set starts a new map. */
+  imported: Map<string, Promise<CryptoKey>>;
+}
+
+export function createIssuerKeys(options: IssuerKeysOptions): IssuerKeys {
+  const now = options.now ?? Date.now;
+  let set: KeySet | undefined = options.jwks ? { keys: validKeys(options.jwks), fetchedAt: Infinity, imported: new Map() } : undefined;
+  const remote = !options.jwks;
+  let lastAttempt = -Infinity;
+  let lastAttemptFailed: unknown;
+  let inflight: Promise<KeySet> | undefined;
+
+  function refresh(): Promise<KeySet> {
+    inflight ??= (async () => {
+      lastAttempt = now();
+      try {
+        const uri = await options.jwksUri!();
+        const json = await options.fetchJwks!(uri);
+        if (!Array.isArray(json.keys)) fail('ERR_ISSUER_UNAVAILABLE', new Error(`${uri} is not a JWK Set`));
+        set = { keys: validKeys(json as { keys: unknown[] }), fetchedAt: now(), imported: new Map() };
+        lastAttemptFailed = undefined;
+        return set;
+      } catch (error) {
+        lastAttemptFailed = error;
+        throw error;
+      } finally {
+        inflight = undefined;
+      }
+    })();
+    return inflight;
+  }
+
+  async function currentSet(): Promise<KeySet> {
+    if (!set) {
+      // Never had keys and the issuer just failed: answer 503 now rather than queue on a dead issuer.
+      if (lastAttemptFailed !== undefined && now() - lastAttempt < FAILURE_MEMORY_MS) throw lastAttemptFailed;
+      return refresh();
+    }
+    if (remote && now() - set.fetchedAt >= options.maxAgeMs && now() - lastAttempt >= options.cooldownMs) {
+      // Past its age: refresh, but keep verifying with the old set if the issuer is down.
+      try {
+        return await refresh();
+      } catch {
+        return set;
+      }
+    }
+    return set;
+  }
+
+  return {
+    async key(kid, alg) {
+      let current = await currentSet();
+      let found = select(current, kid, alg);
+      if (!found && remote) {
+        if (now() - lastAttempt >= options.cooldownMs) {
+          current = await refresh();
+          found = select(current, kid, alg);
+        } else if (lastAttemptFailed !== undefined) {
+          // The issuer was down a moment ago: this kid may be a new key we could not fetch yet.
+          throw lastAttemptFailed instanceof VerificationFailure ? lastAttemptFailed : new VerificationFailure('ERR_ISSUER_UNAVAILABLE', lastAttemptFailed);
+        }
+      }
+      if (!found) fail('ERR_INVALID_TOKEN', new Error(`no issuer key for kid ${kid === undefined ? '(none)' : JSON.stringify(kid)} and ${alg}`));
+      return found;
+    },
+  };
+}
+
+function validKeys(jwks: { keys: unknown[] }): PublicJwk[] {
+  return jwks.keys.filter((k): k is PublicJwk => typeof k === 'object' && k !== null && typeof (k as { kty?: unknown }).kty === 'string');
+}
+
+/** The imported key for (kid, alg), or undefined when the set has no single fitting key. */
+function select(set: KeySet, kid: string | undefined, alg: SigningAlgorithm): Promise<CryptoKey> | undefined {
+  const cacheKey = `${alg} ${kid ?? ''}`;
+  const cached = set.imported.get(cacheKey);
+  if (cached) return cached;
+  const candidates = set.keys.filter((k) => (kid === undefined || k.kid === kid) && keyFitsAlgorithm(k, alg));
+  // Without a kid only an unambiguous key will do; with one, kids are unique in a sane JWKS.
+  if (candidates.length !== 1 && (kid === undefined || candidates.length === 0)) return undefined;
+  const canonical = canonicalPublicJwk(candidates[0]!, alg);
+  if (!canonical) return undefined;
+  const imported = importPublicKey(canonical, alg).catch((cause: unknown) => fail('ERR_INVALID_TOKEN', cause));
+  // A key WebCrypto refuses stays refused for this set; a rejected promise must not go unhandled.
+  imported.catch(() => {});
+  set.imported.set(cacheKey, imported);
+  return imported;
+}
