@@ -1,0 +1,21 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+
+export interface DpopKey { privateKey: CryptoKey; publicKey: CryptoKey; publicJwk: JWK; jkt: string }
+
+export async function dpopKey(): Promise<DpopKey> {
+  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+  const publicJwk = await exportJWK(publicKey);
+  return { privateKey, publicKey, publicJwk, jkt: await calculateJwkThumbprint(publicJwk) };
+}
+
+export const athOf = (accessToken: string) => createHash('sha256').update(accessToken).digest('base64url');
+
+/** A DPoP proof (RFC 9449 §4.2), with any claim replaceable to make a bad one. */
+export async function dpopProof(key: DpopKey, claims: { htm: string; htu: string; accessToken?: string } & Record<string, unknown>): Promise<string> {
+  const { htm, htu, accessToken, ...rest } = claims;
+  return new SignJWT({ htm, htu, jti: randomUUID(), ...(accessToken ? { ath: athOf(accessToken) } : {}), ...rest })
+    .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: key.publicJwk })
+    .setIssuedAt()
+    .sign(key.privateKey);
+}
