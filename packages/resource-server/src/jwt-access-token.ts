@@ -54,7 +54,7 @@ function checkClaims(payload: Record<string, unknown>, options: JwtAccessTokenOp
   if (nowSeconds >= exp + tolerance) fail('ERR_TOKEN_EXPIRED');
   // Issued or valid only in the future (beyond the skew): not yet valid.
   if (iat > nowSeconds + tolerance || (nbf !== undefined && nbf > nowSeconds + tolerance)) fail('ERR_TOKEN_EXPIRED');
-  if (!audienceContains(payload.aud, options.audience)) fail(validAudience(payload.aud) ? 'ERR_WRONG_AUDIENCE' : 'ERR_INVALID_TOKEN');
+  if (!audienceContains(payload.aud, options.audience)) fail(payload.aud === undefined || validAudience(payload.aud) ? 'ERR_WRONG_AUDIENCE' : 'ERR_INVALID_TOKEN');
   if (typeof payload.sub !== 'string' || typeof payload.client_id !== 'string' || typeof payload.jti !== 'string') fail('ERR_INVALID_TOKEN');
   if (payload.scope !== undefined && typeof payload.scope !== 'string') fail('ERR_INVALID_TOKEN');
   if (payload.cnf !== undefined && (typeof payload.cnf !== 'object' || payload.cnf === null || Array.isArray(payload.cnf))) fail('ERR_INVALID_TOKEN');

@@ -72,3 +72,11 @@ export function apiRequest(headers: Record<string, string> | Array<[string, stri
 export async function dpopRequest(token: string, key: DpopKey, proofClaims: Record<string, unknown> = {}): Promise<Request> {
   return apiRequest({ authorization: `DPoP ${token}`, dpop: await proof(key, token, proofClaims) });
 }
+
+/** Signs any header and payload with an ES256 key, bypassing jose's own checks (for malformed tokens). */
+export async function signRaw(header: Record<string, unknown>, payload: unknown, privateKey: CryptoKey): Promise<string> {
+  const b64 = (s: string) => Buffer.from(s).toString('base64url');
+  const input = `${b64(JSON.stringify(header))}.${b64(typeof payload === 'string' ? payload : JSON.stringify(payload))}`;
+  const signature = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, privateKey, new TextEncoder().encode(input));
+  return `${input}.${Buffer.from(signature).toString('base64url')}`;
+}
