@@ -85,7 +85,7 @@ async function problemOf(response: Response, status: number): Promise<Record<str
 describe('bank API: tokens (opaque, introspected, DPoP-bound)', () => {
   it('serves an unmodified oauth4webapi client with a good DPoP-bound token', async () => {
     const keyPair = await oauth.generateKeyPair('ES256');
-    const dpop = oauth.DPoP({ client_id: 'fintech' }, keyPair);
+    const dpop = oauth.DPoP({}, keyPair);
     const token = tokenFor({ jkt: await dpop.calculateThumbprint() } as DpopKey, [accountInfo([MAIN])]);
     const response = await oauth.protectedResourceRequest(token, 'GET', new URL(`${base}/accounts`), undefined, null, { DPoP: dpop, [oauth.allowInsecureRequests]: true });
     assert.equal(response.status, 200);
@@ -368,7 +368,7 @@ describe('bank API: transfers', () => {
   it('needs one well-formed Idempotency-Key', async () => {
     const key = await dpopKey();
     const token = tokenFor(key, [transferDetail()]);
-    for (const headers of [{}, { 'idempotency-key': 'short' }, { 'idempotency-key': 'has spaces in it, which are not allowed' }, { 'idempotency-key': 'x'.repeat(65) }]) {
+    for (const headers of [{} as Record<string, string>, { 'idempotency-key': 'short' }, { 'idempotency-key': 'has spaces in it, which are not allowed' }, { 'idempotency-key': 'x'.repeat(65) }]) {
       const p = await problemOf(await call('POST', '/transfers', token, { key, body: TRANSFER_BODY, headers }), 400);
       assert.equal(p.title, 'Idempotency-Key required', JSON.stringify(headers));
     }
