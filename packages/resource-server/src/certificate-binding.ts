@@ -31,7 +31,7 @@ export async function certificateThumbprint(certificate: string | Uint8Array): P
 
 /** Fails with ERR_CERTIFICATE_MISSING / ERR_CERTIFICATE_MISMATCH unless `certificate` is the bound one. */
 export async function checkCertificateBinding(expected: string, certificate: string | Uint8Array | undefined): Promise<void> {
-  if (certificate === undefined || (typeof certificate === 'string' && certificate.trim() === '')) fail('ERR_CERTIFICATE_MISSING');
+  if (certificate === undefined || (typeof certificate === 'string' ? certificate.trim() === '' : certificate.byteLength === 0)) fail('ERR_CERTIFICATE_MISSING');
   const thumbprint = await certificateThumbprint(certificate);
   if (thumbprint === undefined || thumbprint !== expected) fail('ERR_CERTIFICATE_MISMATCH');
 }

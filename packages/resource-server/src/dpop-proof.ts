@@ -44,11 +44,24 @@ interface ProofKey {
 
 /** Proof keys seen recently: clients reuse one key for many proofs, so import and thumbprint once. */
 const KEY_CACHE_SIZE = 1000;
+const TOKEN_HASH_CACHE_SIZE = 1000;
 const MAX_JTI_LENGTH = 256;
 
 export function createDpopProofVerifier(options: DpopProofVerifierOptions) {
   const now = options.now ?? Date.now;
   const keys = new Map<string, Promise<ProofKey>>();
+  // `ath` of recent tokens: a client presents one token many times, each with a new proof.
+  const tokenHashes = new Map<string, Promise<string>>();
+
+  function tokenHash(token: string): Promise<string> {
+    let hash = tokenHashes.get(token);
+    if (!hash) {
+      hash = sha256Base64url(token);
+      if (tokenHashes.size >= TOKEN_HASH_CACHE_SIZE) tokenHashes.delete(tokenHashes.keys().next().value!);
+      tokenHashes.set(token, hash);
+    }
+    return hash;
+  }
 
   function proofKey(jwk: Record<string, unknown>, alg: SigningAlgorithm): Promise<ProofKey> {
     const canonical = canonicalPublicJwk(jwk, alg) ?? fail('ERR_DPOP_PROOF_INVALID');
@@ -80,10 +93,9 @@ export function createDpopProofVerifier(options: DpopProofVerifierOptions) {
         || typeof htm !== 'string' || typeof htu !== 'string' || typeof iat !== 'number'
         || typeof ath !== 'string' || (nonce !== undefined && typeof nonce !== 'string')) fail('ERR_DPOP_PROOF_INVALID');
       const key = proofKey(jwk as Record<string, unknown>, alg);
-      const tokenHash = sha256Base64url(input.accessToken);
+      const expectedAth = tokenHash(input.accessToken);
       // Both settle before this function returns; until then a rejection must not count as unhandled.
       key.catch(() => {});
-      tokenHash.catch(() => {});
 
       if (htm !== input.method) fail('ERR_DPOP_HTM_MISMATCH');
       if (input.htu === undefined || normalizeHtu(htu) !== input.htu) fail('ERR_DPOP_HTU_MISMATCH');
@@ -92,7 +104,7 @@ export function createDpopProofVerifier(options: DpopProofVerifierOptions) {
 
       const { key: cryptoKey, jkt } = await key;
       if (!(await verifySignature(jws, alg, cryptoKey))) fail('ERR_DPOP_PROOF_INVALID');
-      if (ath !== await tokenHash) fail('ERR_DPOP_ATH_MISMATCH');
+      if (ath !== await expectedAth) fail('ERR_DPOP_ATH_MISMATCH');
       return { jkt, jti, iat, nonce: nonce as string | undefined };
     },
 

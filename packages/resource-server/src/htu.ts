@@ -30,9 +30,11 @@ function normalizePercentEncoding(path: string): string {
 
 /**
  * The URL the request was made to, as a proof must name it: the request's own URL, or with
- * `publicUrl` (an API behind a proxy) that URL's origin and the request's path.
+ * `publicUrl` (an API behind a proxy) that URL's origin and the request's path. Both are already
+ * parsed (so scheme, host, port and dots are normalised); only percent-encoding is left.
  */
 export function expectedHtu(requestUrl: URL, publicUrl: URL | undefined): string | undefined {
-  if (!publicUrl) return normalizeHtu(`${requestUrl.protocol}//${requestUrl.host}${requestUrl.pathname}`);
-  return normalizeHtu(`${publicUrl.origin}${requestUrl.pathname}`);
+  const origin = publicUrl ? publicUrl.origin : `${requestUrl.protocol}//${requestUrl.host}`;
+  if (!origin.startsWith('https://') && !origin.startsWith('http://')) return undefined;
+  return `${origin}${normalizePercentEncoding(requestUrl.pathname)}`;
 }

@@ -15,7 +15,7 @@ import { parseJsonObject, type IssuerHttp } from './http.ts';
 import type { IssuerKeys } from './issuer-keys.ts';
 import type { IssuerMetadataSource } from './issuer-metadata.ts';
 import { isSupportedAlgorithm, parseJws } from './jws.ts';
-import { audienceContains, validAudience, verifyWithIssuerKey } from './jwt-access-token.ts';
+import { audienceContains, deepFreeze, validAudience, verifyWithIssuerKey } from './jwt-access-token.ts';
 import type { AccessTokenClaims, IntrospectionOptions, SigningAlgorithm } from './types.ts';
 
 export interface IntrospectionDeps extends IntrospectionOptions {
@@ -158,7 +158,9 @@ function checkAnswer(answer: Record<string, unknown>, deps: IntrospectionDeps, n
   if (answer.scope !== undefined && typeof answer.scope !== 'string') fail('ERR_INVALID_TOKEN');
   if (answer.cnf !== undefined && (typeof answer.cnf !== 'object' || answer.cnf === null || Array.isArray(answer.cnf))) fail('ERR_INVALID_TOKEN');
   const { active: _active, ...claims } = answer;
-  return { ...claims, iss: deps.issuer } as AccessTokenClaims;
+  const result = { ...claims, iss: deps.issuer } as AccessTokenClaims;
+  deepFreeze(result);
+  return result;
 }
 
 /** The JWS alg for the assertion key (FAPI's three). */

@@ -20,6 +20,8 @@ export interface IssuerKeysOptions {
 }
 
 export interface IssuerKeys {
+  /** Changes whenever the key set changes; what was verified under an older generation must be verified again. */
+  readonly generation: number;
   /** The key to verify a token signed with `alg` and header `kid`; fails with ERR_INVALID_TOKEN or ERR_ISSUER_UNAVAILABLE. */
   key(kid: string | undefined, alg: SigningAlgorithm): Promise<CryptoKey>;
 }
@@ -28,6 +30,8 @@ const FAILURE_MEMORY_MS = 2_000;
 
 interface KeySet {
   keys: PublicJwk[];
+  /** The set's JSON, to tell a refetch that changed nothing from a rotation. */
+  fingerprint: string;
   fetchedAt: number;
   /** Imported keys by `${alg} ${kid ?? ''}`; a new set starts a new map. */
   imported: Map<string, Promise<CryptoKey>>;
@@ -35,7 +39,8 @@ interface KeySet {
 
 export function createIssuerKeys(options: IssuerKeysOptions): IssuerKeys {
   const now = options.now ?? Date.now;
-  let set: KeySet | undefined = options.jwks ? { keys: validKeys(options.jwks), fetchedAt: Infinity, imported: new Map() } : undefined;
+  let set: KeySet | undefined = options.jwks ? { keys: validKeys(options.jwks), fingerprint: '', fetchedAt: Infinity, imported: new Map() } : undefined;
+  let generation = 0;
   const remote = !options.jwks;
   let lastAttempt = -Infinity;
   let lastAttemptFailed: unknown;
@@ -48,7 +53,15 @@ export function createIssuerKeys(options: IssuerKeysOptions): IssuerKeys {
         const uri = await options.jwksUri!();
         const json = await options.fetchJwks!(uri);
         if (!Array.isArray(json.keys)) fail('ERR_ISSUER_UNAVAILABLE', new Error(`${uri} is not a JWK Set`));
-        set = { keys: validKeys(json as { keys: unknown[] }), fetchedAt: now(), imported: new Map() };
+        const keys = validKeys(json as { keys: unknown[] });
+        const fingerprint = JSON.stringify(keys);
+        if (set && set.fingerprint === fingerprint) {
+          // Same keys as before: keep the imported CryptoKeys and everything verified with them.
+          set.fetchedAt = now();
+        } else {
+          set = { keys, fingerprint, fetchedAt: now(), imported: new Map() };
+          generation++;
+        }
         lastAttemptFailed = undefined;
         return set;
       } catch (error) {
@@ -79,6 +92,9 @@ export function createIssuerKeys(options: IssuerKeysOptions): IssuerKeys {
   }
 
   return {
+    get generation() {
+      return generation;
+    },
     async key(kid, alg) {
       let current = await currentSet();
       let found = select(current, kid, alg);

@@ -60,7 +60,10 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
     maxAgeMs: (options.jwksMaxAgeSeconds ?? 600) * 1000,
     now,
   });
-  const jwt = createJwtAccessTokenVerifier({ issuer: options.issuer, audience: options.audience, algorithms, toleranceSeconds: tolerance, keys, now });
+  const jwt = createJwtAccessTokenVerifier({
+    issuer: options.issuer, audience: options.audience, algorithms, toleranceSeconds: tolerance, keys, now,
+    cacheSize: options.verifiedTokenCacheSize ?? 1000,
+  });
   const introspection = options.introspection && createIntrospection({
     ...options.introspection,
     issuer: options.issuer, audience: options.audience, algorithms, toleranceSeconds: tolerance, http, metadata, keys, now,
@@ -209,4 +212,5 @@ function validateOptions(options: ResourceServerOptions): void {
   nonNegative(options.clockToleranceSeconds, 'clockToleranceSeconds');
   nonNegative(options.dpop?.iatWindowSeconds, 'dpop.iatWindowSeconds');
   nonNegative(options.introspection?.cacheSeconds, 'introspection.cacheSeconds');
+  nonNegative(options.verifiedTokenCacheSize, 'verifiedTokenCacheSize');
 }

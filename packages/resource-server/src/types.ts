@@ -75,6 +75,12 @@ export interface ResourceServerOptions {
   jwksCooldownSeconds?: number;
   /** Seconds the fetched JWKS is used before it is fetched again on the next request. Default 600. */
   jwksMaxAgeSeconds?: number;
+  /**
+   * JWT access tokens remembered as verified, by their exact string (default 1000; 0 turns it off).
+   * A client presents one token with many requests; its signature and static claims are checked
+   * once, its expiry every time, and all of it again when the issuer's key set changes.
+   */
+  verifiedTokenCacheSize?: number;
   /** `realm` for WWW-Authenticate challenges (RFC 6750 §3). Default none. */
   realm?: string;
 }
