@@ -52,6 +52,13 @@ export interface FintechApp {
 
 const LOCAL_TRANSFER_ID = /^[A-Za-z0-9_-]{16}$/;
 
+/** JSON with object members sorted, so that two values compare equal whatever their member order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'object' && v !== null && !Array.isArray(v)
+    ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    : v));
+}
+
 /**
  * The fintech app (server-rendered HTML, Japanese with English): a person connects their bank
  * account through Sekisho (FAPI 2.0 Message Signing: PAR with a signed request object, PKCE, DPoP,
@@ -223,8 +230,9 @@ export function createFintechApp(options: FintechAppOptions): FintechApp {
     const asked = transferDetail(pending.transfer, options.bankAudience);
     const granted = tokens.authorizationDetails.find((d) => d.type === 'domestic_transfer') as Record<string, unknown> | undefined;
     const debtor = granted?.debtor_account as { ref?: unknown; label?: unknown } | undefined;
-    const same = granted !== undefined && JSON.stringify([granted.instructed_amount, granted.creditor_name, granted.creditor_account, granted.remittance_information])
-      === JSON.stringify([asked.instructed_amount, asked.creditor_name, asked.creditor_account, asked.remittance_information]);
+    // Member order is not meaningful (Sekisho stores details as JSON and may give them back reordered).
+    const same = granted !== undefined && canonical([granted.instructed_amount, granted.creditor_name, granted.creditor_account, granted.remittance_information])
+      === canonical([asked.instructed_amount, asked.creditor_name, asked.creditor_account, asked.remittance_information]);
     if (!granted || !same || typeof debtor?.ref !== 'string') return { ...base, problem: 'not_as_asked' };
     const debtorLabel = typeof debtor.label === 'string' ? debtor.label : undefined;
     // The body is what the person approved, copied from the granted detail, and the account they picked.
