@@ -1,7 +1,8 @@
 /**
  * The small part of FHIR R4 this example speaks: four clinical resource types and Patient, read
- * and searched by patient. Types are written out (not generated) so the example has no FHIR
- * dependency; they hold only the elements the sample data and the clinic's pages use.
+ * and searched by patient, and two of them (Observation, AllergyIntolerance) created by the
+ * patient. Types are written out (not generated) so the example has no FHIR dependency; they hold
+ * only the elements the sample data, the pages and the write rules use.
  */
 
 /** FHIR `id` (R4 datatypes): 1 to 64 of A–Z, a–z, 0–9, `-` and `.`. */
@@ -14,13 +15,18 @@ export type ResourceType = 'Patient' | RecordType;
 
 export const isRecordType = (value: string): value is RecordType => (RECORD_TYPES as readonly string[]).includes(value);
 
+/** The record types a patient may add to (home measurements, an allergy they know of). */
+export const WRITABLE_TYPES = ['Observation', 'AllergyIntolerance'] as const;
+export type WritableType = (typeof WRITABLE_TYPES)[number];
+export const isWritableType = (value: string): value is WritableType => (WRITABLE_TYPES as readonly string[]).includes(value);
+
 export interface Coding { system?: string; code?: string; display?: string }
 export interface CodeableConcept { coding?: Coding[]; text?: string }
 export interface Reference { reference: string; display?: string }
 export interface Quantity { value: number; unit: string; system?: string; code?: string }
 export interface HumanName { use?: 'official' | 'usual'; text?: string; family?: string; given?: string[] }
 export interface Identifier { system?: string; value: string }
-export interface Meta { tag?: Coding[] }
+export interface Meta { lastUpdated?: string; tag?: Coding[] }
 
 export interface Patient {
   resourceType: 'Patient';
@@ -37,11 +43,14 @@ export interface AllergyIntolerance {
   id: string;
   meta?: Meta;
   clinicalStatus?: CodeableConcept;
+  verificationStatus?: CodeableConcept;
   /** R4 names the patient `patient` here, not `subject`. */
   patient: Reference;
   code: CodeableConcept;
   criticality?: 'low' | 'high' | 'unable-to-assess';
   reaction?: Array<{ manifestation: CodeableConcept[] }>;
+  /** When it began or was first noticed (a date, or a dateTime). */
+  onsetDateTime?: string;
   recordedDate?: string;
 }
 
@@ -63,6 +72,8 @@ export interface Observation {
   status: 'final' | 'preliminary' | 'amended';
   category?: CodeableConcept[];
   subject: Reference;
+  /** Who took the measurement: the patient themself for a reading they added from home. */
+  performer?: Reference[];
   code: CodeableConcept;
   effectiveDateTime: string;
   valueQuantity?: Quantity;
@@ -80,6 +91,8 @@ export interface Condition {
 }
 
 export type ClinicalRecord = AllergyIntolerance | MedicationStatement | Observation | Condition;
+/** A record as a client sends it to be created: everything but the id, which the server gives. */
+export type WritableRecord = Omit<Observation, 'id'> | Omit<AllergyIntolerance, 'id'>;
 export type Resource = Patient | ClinicalRecord;
 
 /** What the health API serves: the patients and their records. */

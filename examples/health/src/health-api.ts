@@ -1,14 +1,27 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import type { JWTAccessTokenClaims } from 'oauth4webapi';
-import { FHIR_ID, isRecordType, type Bundle, type HealthRecords, type RecordType, type Resource } from './fhir.ts';
+import { createResourceServer, ResourceServerError, type ResourceServerOptions, type VerifiedAccess } from '@sekisho/resource-server';
+import { toWebRequest } from '@sekisho/resource-server/node';
+import { FHIR_ID, type Bundle, type HealthRecords, type Resource, type ResourceType } from './fhir.ts';
+import { readJsonBody } from './health-api/json-body.ts';
+import { requirementFor, type FhirAction } from './health-api/record-access.ts';
+import { parseNewRecord } from './health-api/record-input.ts';
 import { createRecordStore } from './health-api/record-store.ts';
-import { grantedPatientIds, type FhirAction } from './health-api/record-access.ts';
-import { dpopChallenge, sendJson, sendProblem } from './health-api/responses.ts';
-import { createTokenVerifier, type TokenVerifierOptions } from './health-api/token-verifier.ts';
+import { sendAuthError, sendJson, sendProblem } from './health-api/responses.ts';
+import { allowedMethods, routeOf, writable } from './health-api/routes.ts';
 import { checkUrl } from './shared/loopback.ts';
 
-export interface HealthApiOptions extends TokenVerifierOptions {
-  /** The patients and their records (e.g. SAMPLE_RECORDS). */
+export interface HealthApiOptions {
+  /** The authorization server's issuer identifier; tokens must carry it as `iss`. */
+  issuer: string;
+  /** This API's resource identifier (RFC 8707); tokens must carry it in `aud`. */
+  audience: string;
+  /** The issuer's JWKS URL. Without it and without `jwks`, it is read from the issuer's discovery document. */
+  jwksUri?: string;
+  /** The issuer's public keys, when they are known in advance (no fetching at all). */
+  jwks?: ResourceServerOptions['jwks'];
+  /** Seconds of clock difference tolerated on exp/iat/nbf (the SDK's default is 5). */
+  clockToleranceSeconds?: number;
+  /** The patients and their records (e.g. SAMPLE_RECORDS); records added through the API are kept in memory. */
   data: HealthRecords;
   /**
    * The FHIR base URL as clients reach it, e.g. `https://health.example/fhir`: requests are served
@@ -16,6 +29,8 @@ export interface HealthApiOptions extends TokenVerifierOptions {
    * trusted for this. Default: `audience`.
    */
   publicUrl?: string;
+  /** Records the API keeps at most per patient, besides the seeded ones (default 200). */
+  maxAddedPerPatient?: number;
   /** One line per request; default: JSON on stdout. Never given a token. */
   log?: (line: AccessLogLine) => void;
 }
@@ -25,109 +40,130 @@ export interface AccessLogLine {
   method: string;
   path: string;
   status: number;
-  outcome: 'ok' | 'no_token' | 'invalid_token' | 'invalid_dpop_proof' | 'insufficient_scope' | 'bad_request' | 'not_found' | 'unavailable' | 'error';
+  outcome: 'ok' | 'created' | 'no_token' | 'invalid_request' | 'invalid_token' | 'invalid_dpop_proof' | 'use_dpop_nonce' | 'insufficient_scope'
+    | 'bad_request' | 'not_found' | 'unavailable' | 'error';
   client_id?: string;
   sub?: string;
   /** RFC 8693 `act`: who acted for `sub` when the grant was given (a guardian for a patient). */
   act?: unknown;
   patient?: string;
-  /** Why a token was refused (oauth4webapi's message, which never quotes the token). */
+  /** `Observation/ob-…`: the record a POST created. */
+  created?: string;
+  /** Why a token was refused: the SDK's stable error code (ERR_DPOP_REPLAY, ERR_INSUFFICIENT_SCOPE, …), or ours for input. */
   reason?: string;
 }
 
-type Route =
-  | { kind: 'read'; id: string }
-  | { kind: 'record-search'; type: RecordType };
-
-interface Outcome { status: number; outcome: AccessLogLine['outcome']; patient?: string; reason?: string }
+interface Outcome { status: number; outcome: AccessLogLine['outcome']; patient?: string; reason?: string; created?: string }
 
 /**
- * A FHIR-shaped, read-only health-record API that accepts only DPoP-bound JWT access tokens
- * (RFC 9068, RFC 9449) from one issuer, for one audience, carrying Sekisho's `fhir_record_access`
- * authorization details for the patient asked about (the detail's `patient.ref`, a FHIR id):
+ * A FHIR-shaped health-record API that accepts only DPoP-bound JWT access tokens (RFC 9068,
+ * RFC 9449) from one issuer, for one audience, verified with @sekisho/resource-server:
  *
- *   GET {base}/Patient/{id}          Patient             (resource_types Patient, actions read)
- *   GET {base}/{Type}?patient={id}   Bundle (searchset)  ({Type}, search)
+ *   GET  {base}/Patient/{id}          Patient             scope patient/Patient.rs, detail Patient + read
+ *   GET  {base}/{Type}/{id}           {Type}              scope patient/{Type}.rs,  detail {Type} + read
+ *   GET  {base}/{Type}?patient={id}   Bundle (searchset)  scope patient/{Type}.rs,  detail {Type} + search
+ *   POST {base}/Observation           201 + Location      scope patient/Observation.c, detail Observation + create
+ *   POST {base}/AllergyIntolerance    201 + Location      scope patient/AllergyIntolerance.c, detail AllergyIntolerance + create
  *
- * with {Type} one of AllergyIntolerance, MedicationStatement, Observation, Condition. Order of
- * checks: route (404/405), token (401, or 503 when the issuer's keys cannot be read), input (400),
- * authority (403), data (404). Every error is a problem+json body; bad input is never a 500.
+ * with {Type} one of AllergyIntolerance, MedicationStatement, Observation, Condition; the
+ * `fhir_record_access` detail must name the patient (its `patient.ref`, a FHIR id). Order of
+ * checks: route (404/405), input (400/413/415/422: what the request is about must be known before
+ * asking whether the token allows it), token and authority (401, 403; 503 when the issuer's keys
+ * cannot be read), data (404). Every error is a problem+json body; bad input is never a 500.
  */
 export function createHealthApi(options: HealthApiOptions): RequestListener {
   const base = checkUrl('publicUrl', options.publicUrl ?? options.audience);
+  checkUrl('issuer', options.issuer);
+  if (options.jwksUri !== undefined) checkUrl('jwksUri', options.jwksUri);
   const basePath = base.pathname.replace(/\/$/, '');
   const publicBase = `${base.origin}${basePath}`;
-  const store = createRecordStore(options.data);
-  const verifier = createTokenVerifier(options);
+  const store = createRecordStore(options.data, { maxAddedPerPatient: options.maxAddedPerPatient ?? 200 });
+  const rs = createResourceServer({
+    issuer: options.issuer, audience: options.audience, publicUrl: publicBase,
+    ...(options.jwks ? { jwks: options.jwks } : {}),
+    ...(options.jwksUri ? { jwksUri: options.jwksUri } : {}),
+    ...(options.clockToleranceSeconds !== undefined ? { clockToleranceSeconds: options.clockToleranceSeconds } : {}),
+  });
   const log = options.log ?? ((line: AccessLogLine) => process.stdout.write(`${JSON.stringify(line)}\n`));
 
-  function route(pathname: string): Route | undefined {
-    if (!pathname.startsWith(`${basePath}/`)) return undefined;
-    const parts = pathname.slice(basePath.length + 1).split('/');
-    if (parts.length === 2 && parts[0] === 'Patient') return { kind: 'read', id: parts[1]! };
-    // No Patient search: the grant names the patient by its FHIR id, so a client reads it.
-    if (parts.length !== 1) return undefined;
-    return isRecordType(parts[0]!) ? { kind: 'record-search', type: parts[0] } : undefined;
-  }
-
-  async function handle(req: IncomingMessage, res: ServerResponse, claimsOut: { claims?: JWTAccessTokenClaims }): Promise<Outcome> {
+  async function handle(req: IncomingMessage, res: ServerResponse, seen: { access?: VerifiedAccess }): Promise<Outcome> {
     const target = req.url ?? '';
     // Origin-form only: an absolute or `//host` target would let the request name another host.
     if (!target.startsWith('/') || target.startsWith('//')) return problem(res, 400, 'Bad request target');
     const url = new URL(target, base.origin);
     // `/\host/…` parses as another host (WHATWG URL); the proof's htu must be checked against ours.
     if (url.origin !== base.origin) return problem(res, 400, 'Bad request target');
-    const found = route(url.pathname);
-    if (!found) return problem(res, 404, 'Not found', 'No such FHIR endpoint here.', 'not_found');
-    if (req.method !== 'GET') return problem(res, 405, 'Method not allowed', 'This API is read-only.', 'bad_request', { Allow: 'GET' });
+    const route = routeOf(url.pathname, basePath);
+    if (!route) return problem(res, 404, 'Not found', 'No such FHIR endpoint here.', 'not_found');
+    const allow = allowedMethods(route);
+    if (!allow.includes(req.method ?? '')) {
+      return problem(res, 405, 'Method not allowed', route.kind === 'type' ? 'Records of this type are read here, not added.' : 'Records here are read, not changed.', 'bad_request', { Allow: allow.join(', ') });
+    }
 
-    const authorizations = req.headersDistinct.authorization ?? [];
-    const proofs = req.headersDistinct.dpop ?? [];
-    if (authorizations.length === 0) {
-      return problem(res, 401, 'Access token required', 'Send a DPoP-bound access token.', 'no_token', { 'WWW-Authenticate': dpopChallenge() });
-    }
-    if (authorizations.length > 1 || proofs.length > 1) {
-      return problem(res, 401, 'Invalid token', 'Send one Authorization and one DPoP header.', 'invalid_token', { 'WWW-Authenticate': dpopChallenge('invalid_token', 'one Authorization and one DPoP header') });
-    }
-    const headers = new Headers({ authorization: authorizations[0]! });
-    if (proofs[0] !== undefined) headers.set('dpop', proofs[0]);
-    const verified = await verifier.verify(new Request(url, { method: 'GET', headers }));
-    if (!verified.ok && verified.status === 503) {
-      const o = problem(res, 503, 'Service unavailable', 'The token issuer could not be reached; try again.', 'unavailable', { 'Retry-After': '5' });
-      return { ...o, reason: verified.reason };
-    }
-    if (!verified.ok) {
-      const error = verified.error ?? 'invalid_token';
-      const description = error === 'invalid_dpop_proof' ? 'the DPoP proof is not valid or was used before' : 'the access token or its DPoP proof is not valid';
-      const o = problem(res, 401, 'Invalid token', `${description}.`, error, { 'WWW-Authenticate': dpopChallenge(error, description) });
-      return { ...o, reason: verified.reason };
-    }
-    const claims = verified.claims;
-    claimsOut.claims = claims;
+    /** Token and authority, by the SDK: the scope for the interaction and a detail naming the patient. */
+    const authorize = async (type: ResourceType, action: FhirAction, patientId: string | undefined): Promise<VerifiedAccess | Outcome> => {
+      try {
+        const request = toWebRequest(req, { publicUrl: publicBase });
+        const access = await rs.verify(request, requirementFor(request, type, action, patientId, options.audience));
+        seen.access = access;
+        return access;
+      } catch (err) {
+        if (!(err instanceof ResourceServerError)) throw err;
+        sendAuthError(res, err);
+        return { status: err.status, outcome: err.status === 503 ? 'unavailable' : err.error ?? 'no_token', reason: err.code, ...(patientId ? { patient: patientId } : {}) };
+      }
+    };
 
-    const forbidden = (patient?: string): Outcome => problem(res, 403, 'Forbidden', 'The token does not allow this record type for this patient.', 'insufficient_scope',
-      { 'WWW-Authenticate': dpopChallenge('insufficient_scope', 'fhir_record_access does not cover this patient and record type') }, patient);
-    const allowedFhirIds = (type: 'Patient' | RecordType, action: FhirAction) => new Set(grantedPatientIds(claims, type, action, options.audience));
+    if (req.method === 'POST' && writable(route)) {
+      if (url.search) return problem(res, 400, 'Bad request', 'A create takes no query parameters.');
+      const body = await readJsonBody(req);
+      if (!body.ok) {
+        if (body.status === 413) res.setHeader('Connection', 'close');
+        return problem(res, body.status, body.status === 415 ? 'Unsupported media type' : body.status === 413 ? 'Body too large' : 'Bad request', body.detail);
+      }
+      const parsed = parseNewRecord(route.type, body.value);
+      if (!parsed.ok) return problem(res, parsed.status, parsed.status === 422 ? 'Record refused' : 'Bad record', parsed.detail, 'bad_request', {}, undefined, 'invalid_record');
+      const access = await authorize(route.type, 'create', parsed.patientId);
+      if (!isAccess(access)) return access;
+      const added = store.add(parsed.record);
+      if (!added.ok && added.reason === 'unknown_patient') return problem(res, 404, 'Unknown patient', 'There is no such patient here.', 'not_found', {}, parsed.patientId);
+      if (!added.ok) return problem(res, 422, 'Record refused', 'This example keeps a bounded number of added records per patient, and this patient has reached it.', 'bad_request', {}, parsed.patientId, 'store_full');
+      const location = `${publicBase}/${added.record.resourceType}/${added.record.id}`;
+      sendJson(res, 201, added.record, undefined, { ...access.responseHeaders, Location: location });
+      return { status: 201, outcome: 'created', patient: parsed.patientId, created: `${added.record.resourceType}/${added.record.id}` };
+    }
 
-    if (found.kind === 'read') {
-      const id = decoded(found.id);
-      if (id === undefined || !FHIR_ID.test(id)) return problem(res, 400, 'Bad patient id', 'A FHIR id is 1 to 64 of A-Z a-z 0-9 - and .', 'bad_request');
-      if (url.search) return problem(res, 400, 'Bad request', 'A read takes no query parameters.', 'bad_request');
-      if (!allowedFhirIds('Patient', 'read').has(id)) return forbidden(id);
-      const patient = store.patient(id);
-      if (!patient) return problem(res, 404, 'Unknown patient', 'There is no such patient here.', 'not_found', {}, id);
-      sendJson(res, 200, patient);
-      return { status: 200, outcome: 'ok', patient: id };
+    if (route.kind === 'patient' || route.kind === 'record') {
+      const id = decoded(route.id);
+      if (id === undefined || !FHIR_ID.test(id)) return problem(res, 400, 'Bad id', 'A FHIR id is 1 to 64 of A-Z a-z 0-9 - and .');
+      if (url.search) return problem(res, 400, 'Bad request', 'A read takes no query parameters.');
+      if (route.kind === 'patient') {
+        const access = await authorize('Patient', 'read', id);
+        if (!isAccess(access)) return access;
+        const patient = store.patient(id);
+        if (!patient) return problem(res, 404, 'Unknown patient', 'There is no such patient here.', 'not_found', {}, id);
+        sendJson(res, 200, patient, undefined, access.responseHeaders);
+        return { status: 200, outcome: 'ok', patient: id };
+      }
+      const found = store.read(route.type, id);
+      // An unknown id still needs a token that may read this type for some patient before it is
+      // said to be unknown; a known one, a token for its patient.
+      const access = await authorize(route.type, 'read', found?.patientId);
+      if (!isAccess(access)) return access;
+      if (!found) return problem(res, 404, 'Unknown record', 'There is no such record here.', 'not_found');
+      sendJson(res, 200, found.record, undefined, access.responseHeaders);
+      return { status: 200, outcome: 'ok', patient: found.patientId };
     }
 
     const raw = single(url.searchParams, 'patient');
-    if (raw === undefined) return problem(res, 400, 'Bad search', `Search ${found.type} by exactly one patient parameter and nothing else.`, 'bad_request');
+    if (raw === undefined) return problem(res, 400, 'Bad search', `Search ${route.type} by exactly one patient parameter and nothing else.`);
     const id = raw.startsWith('Patient/') ? raw.slice('Patient/'.length) : raw;
-    if (!FHIR_ID.test(id)) return problem(res, 400, 'Bad patient id', 'A FHIR id is 1 to 64 of A-Z a-z 0-9 - and .', 'bad_request');
-    if (!allowedFhirIds(found.type, 'search').has(id)) return forbidden(id);
-    const records = store.search(found.type, id);
+    if (!FHIR_ID.test(id)) return problem(res, 400, 'Bad patient id', 'A FHIR id is 1 to 64 of A-Z a-z 0-9 - and .');
+    const access = await authorize(route.type, 'search', id);
+    if (!isAccess(access)) return access;
+    const records = store.search(route.type, id);
     if (!records) return problem(res, 404, 'Unknown patient', 'There is no such patient here.', 'not_found', {}, id);
-    sendJson(res, 200, bundle(`${publicBase}/${found.type}?patient=${encodeURIComponent(id)}`, records));
+    sendJson(res, 200, bundle(`${publicBase}/${route.type}?patient=${encodeURIComponent(id)}`, records), undefined, access.responseHeaders);
     return { status: 200, outcome: 'ok', patient: id };
   }
 
@@ -139,18 +175,19 @@ export function createHealthApi(options: HealthApiOptions): RequestListener {
   }
 
   return (req, res) => {
-    const claimsOut: { claims?: JWTAccessTokenClaims } = {};
+    const seen: { access?: VerifiedAccess } = {};
     const done = (o: Outcome) => {
-      const c = claimsOut.claims;
+      const c = seen.access?.claims;
       log({
         time: new Date().toISOString(), method: req.method ?? '', path: (req.url ?? '').slice(0, 500), status: o.status, outcome: o.outcome,
-        ...(c ? { client_id: c.client_id, sub: c.sub } : {}),
+        ...(c ? { client_id: c.client_id, ...(c.sub !== undefined ? { sub: c.sub } : {}) } : {}),
         ...(c && c.act !== undefined ? { act: c.act } : {}),
         ...(o.patient ? { patient: o.patient } : {}),
-        ...(o.reason ? { reason: o.reason.slice(0, 200) } : {}),
+        ...(o.created ? { created: o.created } : {}),
+        ...(o.reason ? { reason: o.reason } : {}),
       });
     };
-    handle(req, res, claimsOut).then(done, (err: unknown) => {
+    handle(req, res, seen).then(done, (err: unknown) => {
       // Only a bug lands here; the cause goes to stderr, the client gets no detail.
       process.stderr.write(`health-api: ${err instanceof Error ? err.stack : String(err)}\n`);
       if (!res.headersSent) sendProblem(res, 500, 'Internal error');
@@ -160,9 +197,11 @@ export function createHealthApi(options: HealthApiOptions): RequestListener {
   };
 }
 
-function problem(res: ServerResponse, status: number, title: string, detail?: string, outcome: Outcome['outcome'] = 'bad_request', headers: Record<string, string> = {}, patient?: string): Outcome {
+const isAccess = (value: VerifiedAccess | Outcome): value is VerifiedAccess => 'claims' in value;
+
+function problem(res: ServerResponse, status: number, title: string, detail?: string, outcome: Outcome['outcome'] = 'bad_request', headers: Record<string, string> = {}, patient?: string, reason?: string): Outcome {
   sendProblem(res, status, title, detail, headers);
-  return { status, outcome, ...(patient ? { patient } : {}) };
+  return { status, outcome, ...(patient ? { patient } : {}), ...(reason ? { reason } : {}) };
 }
 
 /** The value of `name` when it is the only parameter and given once. */

@@ -7,6 +7,8 @@ import { SAMPLE_RECORDS } from '../src/sample-records.ts';
 import { createBrowser, waitFor, type Browser } from './support/browser.ts';
 import { listen, type Listening } from './support/listen.ts';
 import { startStubCiba, type Scenario, type StubCiba } from './support/stub-ciba.ts';
+import { dpopKey, dpopProof } from './support/dpop.ts';
+import { ALLERGY, BLOOD_PRESSURE } from './support/records.ts';
 
 const AUDIENCE = 'https://health.example/fhir';
 /** The patient picked on the phone as Sekisho grants it: its own id, the label, and `ref`, the FHIR Patient id. */
@@ -133,7 +135,8 @@ describe('clinic app: poll mode', () => {
       assert.equal(c.aud, w.stub.issuer.issuer);
       assert.ok(typeof c.jti === 'string' && c.jti.length >= 16);
       assert.ok(c.exp! - c.iat! <= 300 && c.nbf! <= c.iat!);
-      assert.equal(c.scope, 'openid');
+      assert.equal(c.scope, 'openid patient/Patient.rs patient/AllergyIntolerance.rs patient/MedicationStatement.rs patient/Observation.rs patient/Condition.rs',
+        'the SMART scopes for the same types as the details: the API requires both');
       assert.equal(c.login_hint, 'p-0001');
       assert.match(String(c.binding_message), /^[2-9A-HJKMNP-TW-Z]{2}-[2-9A-HJKMNP-TW-Z]{4}$/);
       assert.equal(c.requested_expiry, 300);
@@ -204,6 +207,50 @@ describe('clinic app: poll mode', () => {
       } finally {
         await w.close();
       }
+    }
+  });
+
+  it('marks the records the patient added themself (a home reading, an unconfirmed allergy) for the doctor', async () => {
+    const w = await world('poll', { pending: 0 });
+    try {
+      // The patient's portal added two records before the doctor asks.
+      const key = await dpopKey();
+      for (const [type, body] of [['Observation', BLOOD_PRESSURE('p-0001', 131, 79, '2026-03-01T07:10:00+09:00')], ['AllergyIntolerance', ALLERGY('p-0001')]] as const) {
+        const token = await w.stub.issuer.mintAccessToken({
+          aud: AUDIENCE, client_id: 'portal', cnf: { jkt: key.jkt }, scope: `patient/${type}.c`,
+          authorization_details: [{ type: 'fhir_record_access', resource_types: [type], actions: ['create'], patient: TARO }],
+        });
+        const url = `${w.api.origin}/fhir/${type}`;
+        const response = await fetch(url, {
+          method: 'POST', body: JSON.stringify(body),
+          headers: { 'content-type': 'application/fhir+json', authorization: `DPoP ${token}`, dpop: await dpopProof(key, { htm: 'POST', htu: url, accessToken: token }) },
+        });
+        assert.equal(response.status, 201);
+      }
+      const b = createBrowser(w.clinic.origin);
+      await signIn(b);
+      const page = await pageWhen(b, await ask(b), /Records received/);
+      assert.match(page, /<td>血圧 <span class="tag">本人記録 <span class="en" lang="en">Added by the patient<\/span><\/span><\/td><td>131\/79 mmHg<\/td><td>2026-03-01<\/td>/);
+      assert.match(page, /<td>そば <span class="tag">本人記録/);
+      assert.match(page, /<td>ペニシリン系抗菌薬<\/td>/, 'the hospital\'s own records carry no mark');
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('asks only for the types ticked, and shows a type whose scope the patient left unticked as not approved, without reading it', async () => {
+    const w = await world('poll', { pending: 0, withheldScopes: ['patient/MedicationStatement.rs'] });
+    try {
+      const b = createBrowser(w.clinic.origin);
+      await signIn(b);
+      const page = await pageWhen(b, await ask(b, 'p-0001', ['MedicationStatement', 'Condition']), /Records received/);
+      assert.equal(w.stub.requestObjects[0]!.claims.scope, 'openid patient/Patient.rs patient/MedicationStatement.rs patient/Condition.rs');
+      assert.match(page, /本態性高血圧症/);
+      assert.doesNotMatch(page, /アムロジピン錠/);
+      assert.match(page, /Not approved/);
+      assert.deepEqual(w.apiLog.map((l) => l.path.split('?')[0]).sort(), ['/fhir/Condition', '/fhir/Patient/p-0001']);
+    } finally {
+      await w.close();
     }
   });
 

@@ -1,9 +1,10 @@
 import * as oauth from 'oauth4webapi';
 import type { RecordType } from '../fhir.ts';
+import { smartScopes } from '../health-api/record-access.ts';
+import { checkPrivateJwk, importPrivateKey, type ClientPrivateJwk } from '../shared/client-key.ts';
 import { checkUrl, insecureFor } from '../shared/loopback.ts';
 
-/** The clinic's private signing key: ES256 (EC P-256) with a `kid`, as registered in Sekisho's `jwks`. */
-export interface ClientPrivateJwk { kty: 'EC'; crv: 'P-256'; x: string; y: string; d: string; kid: string; alg?: 'ES256' }
+export type { ClientPrivateJwk };
 
 export interface CibaClientOptions {
   issuer: string;
@@ -31,7 +32,7 @@ export interface Started { authReqId: string; expiresIn: number; interval?: numb
 export type TokenOutcome =
   | { kind: 'pending' }
   | { kind: 'slow_down' }
-  | { kind: 'tokens'; accessToken: string; authorizationDetails: oauth.AuthorizationDetails[]; actor?: oauth.JsonValue }
+  | { kind: 'tokens'; accessToken: string; authorizationDetails: oauth.AuthorizationDetails[]; scopes: string[]; actor?: oauth.JsonValue }
   | { kind: 'failed'; reason: 'denied' | 'expired' | 'error'; error: string };
 
 /** Why a backchannel request was refused: the OAuth error code, or `unreachable` / `invalid_response`. */
@@ -49,6 +50,14 @@ export function requestedDetails(types: readonly RecordType[]) {
 }
 
 /**
+ * The scopes that go with the details: read and search on the same types (SMART v2 `.rs`). The
+ * health API requires both, the scope for the interaction and the detail for the patient.
+ */
+export function requestedScopes(types: readonly RecordType[]): string {
+  return ['openid', ...(['Patient', ...types] as const).map((t) => smartScopes(t, 'read').v2)].join(' ');
+}
+
+/**
  * The clinic as a FAPI-CIBA client, all through oauth4webapi: discovery, `private_key_jwt`, the
  * request parameters in a signed request object, the CIBA grant with DPoP.
  */
@@ -59,8 +68,7 @@ export function createCibaClient(options: CibaClientOptions) {
   let key: Promise<oauth.PrivateKey> | undefined;
   let metadata: Promise<oauth.AuthorizationServer> | undefined;
 
-  const privateKey = () => (key ??= crypto.subtle.importKey('jwk', { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y, d: jwk.d }, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign'])
-    .then((k) => ({ key: k, kid: jwk.kid })));
+  const privateKey = () => (key ??= importPrivateKey(jwk));
 
   async function discover(): Promise<oauth.AuthorizationServer> {
     const response = await oauth.discoveryRequest(issuer, { algorithm: 'oidc', signal: options.signal, ...insecureFor(issuer) });
@@ -93,7 +101,7 @@ export function createCibaClient(options: CibaClientOptions) {
       let as: oauth.AuthorizationServer;
       try { as = await server(); } catch (err) { throw err instanceof CibaStartError ? err : new CibaStartError('unreachable'); }
       const parameters = new URLSearchParams({
-        scope: 'openid',
+        scope: requestedScopes(input.resourceTypes),
         login_hint: input.loginHint,
         binding_message: input.bindingMessage,
         requested_expiry: String(options.requestedExpiry),
@@ -135,6 +143,9 @@ export function createCibaClient(options: CibaClientOptions) {
           return {
             kind: 'tokens', accessToken: tokens.access_token,
             authorizationDetails: Array.isArray(tokens.authorization_details) ? tokens.authorization_details : [],
+            // The token response's scope: what the access token carries for the health API (the
+            // person may have left a record type's scope unticked on their phone).
+            scopes: typeof tokens.scope === 'string' ? tokens.scope.split(' ') : [],
             ...(actor !== undefined && actor !== null ? { actor } : {}),
           };
         } catch (err) {
@@ -163,11 +174,4 @@ function errorCode(err: unknown): string {
   }
   if (err instanceof oauth.OperationProcessingError || err instanceof oauth.UnsupportedOperationError) return 'invalid_response';
   return 'unreachable';
-}
-
-function checkPrivateJwk(jwk: ClientPrivateJwk): ClientPrivateJwk {
-  const ok = typeof jwk === 'object' && jwk !== null && jwk.kty === 'EC' && jwk.crv === 'P-256'
-    && [jwk.x, jwk.y, jwk.d, jwk.kid].every((v) => typeof v === 'string' && v.length > 0) && (jwk.alg === undefined || jwk.alg === 'ES256');
-  if (!ok) throw new TypeError('privateJwk must be an ES256 private JWK (kty EC, crv P-256, x, y, d) with a kid');
-  return jwk;
 }

@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AuthorizationDetails, DPoPHandle } from 'oauth4webapi';
 import { isRecordType, type RecordType } from '../fhir.ts';
 import { createBindingMessage } from './binding-message.ts';
+import { smartScopes } from '../health-api/record-access.ts';
 import { CibaStartError, FHIR_RECORD_ACCESS, type CibaClient, type TokenOutcome } from './ciba-client.ts';
 import type { RecordReader, RecordsView } from './record-reader.ts';
 
@@ -136,7 +137,7 @@ export function createCibaRequests(options: CibaRequestOptions) {
   async function receive(e: Entry, tokens: Extract<TokenOutcome, { kind: 'tokens' }>): Promise<void> {
     e.status = 'reading';
     e.approvedBy = tokens.actor !== undefined ? 'delegate' : 'patient';
-    const granted = grantedPatient(tokens.authorizationDetails);
+    const granted = grantedPatient(tokens.authorizationDetails, tokens.scopes);
     if (!granted) return finish(e, 'error', 'no_patient_granted');
     const dpop = e.dpop!;
     const result = await options.reader.read(tokens.accessToken, dpop, granted.id, granted.types, e.resourceTypes);
@@ -223,12 +224,15 @@ export type CibaRequests = ReturnType<typeof createCibaRequests>;
  * record was linked); `id` is Sekisho's own and means nothing to the API. Only one patient is
  * expected; several, or none, is an error.
  */
-function grantedPatient(details: AuthorizationDetails[]): { id: string; types: RecordType[] } | undefined {
+function grantedPatient(details: AuthorizationDetails[], scopes: readonly string[]): { id: string; types: RecordType[] } | undefined {
   const patients = details
     .filter((d) => d.type === FHIR_RECORD_ACCESS && Array.isArray(d.actions) && d.actions.includes('search'))
     .map((d) => {
       const p = d.patient as { ref?: unknown } | null | undefined;
-      const types = Array.isArray(d.resource_types) ? d.resource_types.filter((t): t is RecordType => typeof t === 'string' && isRecordType(t)) : [];
+      // A type counts when the detail names it and its scope was granted too: the API requires both.
+      const types = Array.isArray(d.resource_types)
+        ? d.resource_types.filter((t): t is RecordType => typeof t === 'string' && isRecordType(t) && scopes.includes(smartScopes(t, 'read').v2))
+        : [];
       return typeof p?.ref === 'string' && p.ref ? { id: p.ref, types } : undefined;
     })
     .filter((p) => p !== undefined);

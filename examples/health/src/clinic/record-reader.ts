@@ -2,8 +2,12 @@ import * as oauth from 'oauth4webapi';
 import { FHIR_ID, type RecordType } from '../fhir.ts';
 import { checkUrl, insecureFor } from '../shared/loopback.ts';
 
-/** One line of a section on the records page. */
-export interface RecordRow { title: string; detail: string; date: string }
+/**
+ * One line of a section on the records page. `byPatient`: the patient added it themself (a home
+ * reading, whose performer is the patient; an allergy they reported, still unconfirmed), which a
+ * clinician should be able to tell from the hospital's own records.
+ */
+export interface RecordRow { title: string; detail: string; date: string; byPatient?: boolean }
 
 export interface RecordsView {
   patient: { id: string; name: string; latinName?: string; birthDate?: string; gender?: string };
@@ -110,6 +114,7 @@ function rowsOf(type: RecordType, resources: Json[]): RecordRow[] {
         title: concept(r.code),
         detail: [r.criticality === 'high' ? '重篤 / high risk' : str(r.criticality), ...list(r.reaction).flatMap((x) => list(obj(x)?.manifestation).map(concept))].filter(Boolean).join('、'),
         date: str(r.recordedDate),
+        ...(list(obj(r.verificationStatus)?.coding).some((c) => obj(c)?.code === 'unconfirmed') ? { byPatient: true } : {}),
       }));
     case 'MedicationStatement':
       return resources.map((r) => ({
@@ -125,7 +130,9 @@ function rowsOf(type: RecordType, resources: Json[]): RecordRow[] {
         const value = quantity(r.valueQuantity) || (parts.length && units.size === 1
           ? `${parts.map((q) => str(q?.value)).join('/')} ${[...units][0]}`
           : list(r.component).map((c) => `${concept(obj(c)?.code)} ${quantity(obj(c)?.valueQuantity)}`).join('、'));
-        return { title: concept(r.code), detail: value, date: str(r.effectiveDateTime) };
+        const subject = str(obj(r.subject)?.reference);
+        const byPatient = subject !== '' && list(r.performer).some((p) => str(obj(p)?.reference) === subject);
+        return { title: concept(r.code), detail: value, date: str(r.effectiveDateTime), ...(byPatient ? { byPatient } : {}) };
       }).sort((a, b) => b.date.localeCompare(a.date)).slice(0, RECENT_OBSERVATIONS);
     case 'Condition':
       return resources.map((r) => ({ title: concept(r.code), detail: concept(r.clinicalStatus), date: str(r.onsetDateTime) }));

@@ -75,7 +75,7 @@ ${view.sections.map((s) => html`<h2>${typeWords(s.type)}</h2>
 ${'rows' in s
     ? s.rows.length
       ? html`<table><thead><tr><th scope="col">${bi('項目', 'Item')}</th><th scope="col">${bi('内容', 'Details')}</th><th scope="col">${bi('日付', 'Date')}</th></tr></thead>
-<tbody>${s.rows.map((r) => html`<tr><td>${r.title}</td><td>${r.detail}</td><td>${r.date.slice(0, 10)}</td></tr>`)}</tbody></table>`
+<tbody>${s.rows.map((r) => html`<tr><td>${r.title}${r.byPatient ? html` <span class="tag">${bi('本人記録', 'Added by the patient')}</span>` : ''}</td><td>${r.detail}</td><td>${r.date.slice(0, 10)}</td></tr>`)}</tbody></table>`
       : html`<p>${bi('記録はありません。', 'No records.')}</p>`
     : html`<p class="error">${s.problem === 'not_granted' ? bi('承認されませんでした。', 'Not approved.') : s.problem === 'forbidden' ? bi('アクセスが拒否されました。', 'Access refused.') : bi('読み込めませんでした。', 'Could not be read.')}</p>`}`)}
 <p class="notice">${bi('この画面の記録は保存されません。一定時間後に消えます。', 'These records are not stored; this page expires after a while.')}</p>`;

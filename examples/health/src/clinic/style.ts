@@ -24,5 +24,7 @@ dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1re
 ul.plain { list-style: none; padding: 0; } ul.plain li { padding: .3rem 0; border-bottom: 1px solid var(--line); }
 .notice { font-size: .9rem; color: var(--muted); }
 form.inline { display: inline; }
+.tag { display: inline-block; font-size: .75rem; font-weight: 600; color: #7c2d12; background: #ffedd5; border-radius: 3px; padding: 0 .35rem; margin-left: .3rem; }
+.tag .en { display: inline; margin-left: .25rem; color: #7c2d12; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
 `;

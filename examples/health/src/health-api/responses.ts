@@ -1,7 +1,5 @@
 import type { ServerResponse } from 'node:http';
-
-/** The JWS algorithms FAPI 2.0 allows; said in the DPoP challenge (RFC 9449 §7.1 `algs`). */
-export const FAPI_ALGS = ['ES256', 'PS256', 'EdDSA'];
+import type { ResourceServerError } from '@sekisho/resource-server';
 
 /** Health data: never cached, never sniffed, never framed or rendered as a page. */
 const COMMON_HEADERS = {
@@ -17,23 +15,26 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, con
   res.end(text);
 }
 
-/** RFC 9457 problem details. `detail` is always our own fixed text, never a library's message. */
+/** RFC 9457 problem details. `detail` is always our own text, never a library's message or the request's content. */
 export function sendProblem(res: ServerResponse, status: number, title: string, detail?: string, headers: Record<string, string> = {}): void {
   sendJson(res, status, { type: 'about:blank', title, status, ...(detail ? { detail } : {}) }, 'application/problem+json', headers);
 }
 
-/**
- * The `WWW-Authenticate` value of a DPoP resource (RFC 9449 §7.1, RFC 6750 §3). Without an error
- * when the request carried no token at all (RFC 6750 §3.1). Descriptions are our fixed ASCII texts,
- * so they need no escaping beyond what is checked here.
- */
-export function dpopChallenge(error?: 'invalid_token' | 'invalid_dpop_proof' | 'insufficient_scope', description?: string): string {
-  const parts = [];
-  if (error) parts.push(`error="${error}"`);
-  if (description) {
-    if (!/^[\x20\x21\x23-\x5b\x5d-\x7e]*$/.test(description)) throw new TypeError('error_description must be plain ASCII without quotes or backslashes');
-    parts.push(`error_description="${description}"`);
-  }
-  parts.push(`algs="${FAPI_ALGS.join(' ')}"`);
-  return `DPoP ${parts.join(', ')}`;
+/** Our words for each kind of refusal the SDK reports (its `error`); the SDK's headers carry the RFC 6750 / 9449 challenge. */
+const AUTH_WORDS: Record<string, { title: string; detail: string }> = {
+  none: { title: 'Access token required', detail: 'Send a DPoP-bound access token.' },
+  invalid_request: { title: 'Bad request', detail: 'Send one Authorization header with the DPoP scheme, and the token nowhere else.' },
+  invalid_token: { title: 'Invalid token', detail: 'The access token is not valid here: get a new one.' },
+  invalid_dpop_proof: { title: 'Invalid DPoP proof', detail: 'The DPoP proof is missing, not valid for this request, or was used before.' },
+  use_dpop_nonce: { title: 'DPoP nonce required', detail: 'Retry with the nonce in the DPoP-Nonce header.' },
+  insufficient_scope: { title: 'Forbidden', detail: 'The token does not allow this interaction on this record type for this patient.' },
+  unavailable: { title: 'Service unavailable', detail: 'The token issuer could not be reached; try again.' },
+};
+
+/** The SDK's refusal as the API's answer: its status and headers (WWW-Authenticate, DPoP-Nonce, Retry-After), a problem+json body. */
+export function sendAuthError(res: ServerResponse, err: ResourceServerError): void {
+  const words = AUTH_WORDS[err.status === 503 ? 'unavailable' : err.error ?? 'none'] ?? AUTH_WORDS.invalid_token!;
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(err.headers)) if (typeof value === 'string') headers[name] = value;
+  sendProblem(res, err.status, words.title, words.detail, headers);
 }

@@ -14,8 +14,9 @@ export const athOf = (accessToken: string) => createHash('sha256').update(access
 /** A DPoP proof (RFC 9449 §4.2), with any claim replaceable to make a bad one. */
 export async function dpopProof(key: DpopKey, claims: { htm: string; htu: string; accessToken?: string } & Record<string, unknown>): Promise<string> {
   const { htm, htu, accessToken, ...rest } = claims;
-  return new SignJWT({ htm, htu, jti: randomUUID(), ...(accessToken ? { ath: athOf(accessToken) } : {}), ...rest })
-    .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: key.publicJwk })
-    .setIssuedAt()
-    .sign(key.privateKey);
+  const proof = new SignJWT({ htm, htu, jti: randomUUID(), ...(accessToken ? { ath: athOf(accessToken) } : {}), ...rest })
+    .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: key.publicJwk });
+  // An `iat` given is kept (a stale proof); otherwise now.
+  if (rest.iat === undefined) proof.setIssuedAt();
+  return proof.sign(key.privateKey);
 }

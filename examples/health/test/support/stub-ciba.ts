@@ -17,6 +17,8 @@ export interface Scenario {
   patient: { id: string; label: string; ref?: string };
   /** `interval` in the backchannel response. */
   interval?: number;
+  /** Scopes the person left unticked on the phone: asked for, not granted. */
+  withheldScopes?: string[];
 }
 
 export interface TokenRequestRecord { at: number; jkt: string; nonce?: unknown }
@@ -141,13 +143,15 @@ export async function startStubCiba(options: { healthAudience: string; scenario:
 
     const asked = request.claims.authorization_details as Array<Record<string, unknown>>;
     const granted = asked.map((d) => ({ ...d, patient: s.patient }));
+    // As Sekisho answers for a token with a resource: that API's scopes only (not openid).
+    const scope = String(request.claims.scope ?? '').split(' ').filter((x) => x.startsWith('patient/') && !(s.withheldScopes ?? []).includes(x)).join(' ');
     const sub = 'account-taro';
     const now = Math.floor(Date.now() / 1000);
     const accessToken = await issuer.mintAccessToken({
-      aud: options.healthAudience, client_id: clientId, sub, cnf: { jkt }, authorization_details: granted, ...(s.act ? { act: s.act } : {}),
+      aud: options.healthAudience, client_id: clientId, sub, cnf: { jkt }, scope, authorization_details: granted, ...(s.act ? { act: s.act } : {}),
     });
     const idToken = await issuer.sign({ iss: issuer.issuer, aud: clientId, sub, iat: now, exp: now + 300, auth_time: now, ...(s.act ? { act: s.act } : {}) });
-    send(res, 200, { access_token: accessToken, token_type: 'DPoP', expires_in: 300, id_token: idToken, authorization_details: granted });
+    send(res, 200, { access_token: accessToken, token_type: 'DPoP', expires_in: 300, scope, id_token: idToken, authorization_details: granted });
   });
 
   return stub;
