@@ -17,6 +17,7 @@ import { PROBLEM_TYPES } from '../../../examples/bank/src/bank-api/responses.ts'
 import { SAMPLE_REFS } from '../../../examples/bank/src/sample-accounts.ts';
 import { createGrants } from '../src/consent/grants.ts';
 import { startBankScenario, type BankScenario } from './support/bank-scenario.ts';
+import type { ConsentAnswers } from './support/consent-form.ts';
 import { createUserAgent, type UserAgent } from './support/user-agent.ts';
 import type { TestUser } from './support/users.ts';
 
@@ -71,7 +72,7 @@ describe('open banking over HTTP: the example fintech and bank with a real Sekis
   after(() => world?.close());
 
   /** The browser is at Sekisho (after the app's 303): sign in if needed, consent, and come back to the app's callback. */
-  async function atSekisho(location: string, answers: Parameters<UserAgent['authorize']>[1]['answers']) {
+  async function atSekisho(location: string, answers: ConsentAnswers | undefined) {
     assert.ok(location.startsWith(`${world.server.issuer}/`), location);
     const { callback, page } = await sekisho.authorize(location, { username: person.username, password: person.password, ...(answers ? { answers } : {}) });
     assert.ok(callback, `Sekisho did not send the browser back: ${page?.status} ${page?.body.slice(0, 300)}`);
