@@ -43,6 +43,8 @@ export function createIssuerKeys(options: IssuerKeysOptions): IssuerKeys {
   let generation = 0;
   const remote = !options.jwks;
   let lastAttempt = -Infinity;
+  // Only refetches caused by unknown kids are rate-limited: the first fetch does not delay a rotation.
+  let lastKidRefetch = -Infinity;
   let lastAttemptFailed: unknown;
   let inflight: Promise<KeySet> | undefined;
 
@@ -99,7 +101,8 @@ export function createIssuerKeys(options: IssuerKeysOptions): IssuerKeys {
       let current = await currentSet();
       let found = select(current, kid, alg);
       if (!found && remote) {
-        if (now() - lastAttempt >= options.cooldownMs) {
+        if (now() - lastKidRefetch >= options.cooldownMs) {
+          lastKidRefetch = now();
           current = await refresh();
           found = select(current, kid, alg);
         } else if (lastAttemptFailed !== undefined) {
