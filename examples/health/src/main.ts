@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * Runs the two example apps: the clinic's records system and the health-record API.
+ * Runs the example apps: the clinic's records system, the health-record API and, when
+ * PORTAL_CLIENT_ID is set, the health-record service's patient portal.
  *
  *   node examples/health/src/main.ts        (or `npm start` in examples/health)
  *
@@ -24,7 +25,15 @@
  *   HEALTH_API_PUBLIC_URL          the FHIR base URL as clients reach it; default http://127.0.0.1:$HEALTH_API_PORT/fhir
  *   HEALTH_API_AUDIENCE            the API's resource identifier at Sekisho; default HEALTH_API_PUBLIC_URL
  *   HEALTH_API_JWKS_URI            Sekisho's JWKS URL; default: from Sekisho's discovery document
- *   HOST                           address both listen on (default 127.0.0.1)
+ *   PORTAL_CLIENT_ID               the patient portal's client_id at Sekisho; unset: no portal
+ *   PORTAL_PRIVATE_JWK             the portal's ES256 private key as a JWK (JSON, with "kid"). Unset
+ *                                  (with PORTAL_CLIENT_ID set): a new key and the metadata to register
+ *                                  are printed, and nothing starts.
+ *   PORTAL_PORT                    default 4002
+ *   PORTAL_PUBLIC_URL              where browsers reach the portal (its redirect URI is {this}/callback);
+ *                                  default http://127.0.0.1:$PORTAL_PORT
+ *   PORTAL_UTC_OFFSET              the patients' UTC offset for the time of home readings (default +09:00)
+ *   HOST                           address all listen on (default 127.0.0.1)
  *
  * http is accepted for loopback hosts only; anything else must be https.
  */
@@ -35,7 +44,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import { exportJWK, generateKeyPair } from 'jose';
 import { createClinicApp, type ClientPrivateJwk, type DoctorAccount } from './clinic-app.ts';
 import { createHealthApi } from './health-api.ts';
-import { clinicClientMetadata, healthResourceServer } from './registration.ts';
+import { createPatientPortal } from './patient-portal.ts';
+import { clinicClientMetadata, healthResourceServer, portalClientMetadata } from './registration.ts';
 import { SAMPLE_RECORDS } from './sample-records.ts';
 
 const env = process.env;
@@ -63,6 +73,9 @@ if (deliveryMode !== 'poll' && deliveryMode !== 'ping') fail('CLINIC_DELIVERY_MO
 const host = env.HOST ?? '127.0.0.1';
 const clinicPort = port('CLINIC_PORT', 4000);
 const apiPort = port('HEALTH_API_PORT', 4001);
+const portalPort = port('PORTAL_PORT', 4002);
+const portalClientId = env.PORTAL_CLIENT_ID || undefined;
+const portalUrl = env.PORTAL_PUBLIC_URL ?? `http://127.0.0.1:${portalPort}`;
 const tlsFiles = env.CLINIC_TLS_CERT_FILE && env.CLINIC_TLS_KEY_FILE ? { cert: env.CLINIC_TLS_CERT_FILE, key: env.CLINIC_TLS_KEY_FILE } : undefined;
 if (!tlsFiles && (env.CLINIC_TLS_CERT_FILE || env.CLINIC_TLS_KEY_FILE)) fail('CLINIC_TLS_CERT_FILE and CLINIC_TLS_KEY_FILE go together');
 const clinicUrl = env.CLINIC_PUBLIC_URL ?? (tlsFiles ? `https://localhost:${clinicPort}` : `http://127.0.0.1:${clinicPort}`);
@@ -73,25 +86,34 @@ if (deliveryMode === 'ping' && !notificationEndpoint.startsWith('https:')) {
   process.stderr.write('note: Sekisho registers only https notification endpoints; set CLINIC_TLS_* or an https CLINIC_PUBLIC_URL for ping mode\n');
 }
 
-const privateJwk = json<ClientPrivateJwk>('CLINIC_PRIVATE_JWK');
-if (!privateJwk) {
-  // First run: make the clinic's key, say what to register, start nothing.
+async function newKey(prefix: string): Promise<ClientPrivateJwk> {
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-  const fresh = { ...(await exportJWK(privateKey)), kid: `clinic-${new Date().toISOString().slice(0, 10)}`, alg: 'ES256' } as ClientPrivateJwk;
-  process.stdout.write([
-    'CLINIC_PRIVATE_JWK is not set. A new key for the clinic (keep it secret):',
-    '',
-    `  export CLINIC_PRIVATE_JWK='${JSON.stringify(fresh)}'`,
-    '',
-    'Register the clinic in Sekisho with this metadata (npm run sekisho -- client add --file client.json):',
-    '',
-    JSON.stringify(clinicClientMetadata({ clientId, privateJwk: fresh, deliveryMode, notificationEndpoint }), null, 2),
-    '',
-    'and add the health API to Sekisho\'s resourceServers:',
-    '',
-    JSON.stringify(healthResourceServer({ audience }), null, 2),
-    '',
-  ].join('\n'));
+  return { ...(await exportJWK(privateKey)), kid: `${prefix}-${new Date().toISOString().slice(0, 10)}`, alg: 'ES256' } as ClientPrivateJwk;
+}
+
+const privateJwk = json<ClientPrivateJwk>('CLINIC_PRIVATE_JWK');
+const portalJwk = json<ClientPrivateJwk>('PORTAL_PRIVATE_JWK');
+if (!privateJwk || (portalClientId && !portalJwk)) {
+  // First run: make the keys that are missing, say what to register, start nothing.
+  const lines: string[] = [];
+  if (!privateJwk) {
+    const fresh = await newKey('clinic');
+    lines.push(
+      'CLINIC_PRIVATE_JWK is not set. A new key for the clinic (keep it secret):', '', `  export CLINIC_PRIVATE_JWK='${JSON.stringify(fresh)}'`, '',
+      'Register the clinic in Sekisho with this metadata (npm run sekisho -- client add --file clinic.json):', '',
+      JSON.stringify(clinicClientMetadata({ clientId, privateJwk: fresh, deliveryMode, notificationEndpoint }), null, 2), '',
+    );
+  }
+  if (portalClientId && !portalJwk) {
+    const fresh = await newKey('portal');
+    lines.push(
+      'PORTAL_PRIVATE_JWK is not set. A new key for the patient portal (keep it secret):', '', `  export PORTAL_PRIVATE_JWK='${JSON.stringify(fresh)}'`, '',
+      'Register the portal in Sekisho with this metadata (npm run sekisho -- client add --file portal.json):', '',
+      JSON.stringify(portalClientMetadata({ clientId: portalClientId, privateJwk: fresh, publicUrl: portalUrl }), null, 2), '',
+    );
+  }
+  lines.push('and add the health API to Sekisho\'s resourceServers:', '', JSON.stringify(healthResourceServer({ audience }), null, 2), '');
+  process.stdout.write(lines.join('\n'));
   process.exit(2);
 }
 
@@ -107,6 +129,7 @@ if (!(pollIntervalFallback > 0 && pollIntervalFallback <= 60)) fail('CLINIC_POLL
 
 let clinic: ReturnType<typeof createClinicApp>;
 let healthApi: ReturnType<typeof createHealthApi>;
+let portal: ReturnType<typeof createPatientPortal> | undefined;
 try {
   clinic = createClinicApp({
     issuer, clientId, privateJwk, deliveryMode, doctors, publicUrl: clinicUrl, healthApiUrl: apiUrl, healthApiAudience: audience, pollIntervalFallback,
@@ -115,6 +138,12 @@ try {
     issuer, audience, publicUrl: apiUrl, data: SAMPLE_RECORDS,
     ...(env.HEALTH_API_JWKS_URI ? { jwksUri: env.HEALTH_API_JWKS_URI } : {}),
   });
+  if (portalClientId && portalJwk) {
+    portal = createPatientPortal({
+      issuer, clientId: portalClientId, privateJwk: portalJwk, healthApiUrl: apiUrl, healthApiAudience: audience, publicUrl: portalUrl,
+      ...(env.PORTAL_UTC_OFFSET ? { utcOffset: env.PORTAL_UTC_OFFSET } : {}),
+    });
+  }
 } catch (err) {
   fail(err instanceof Error ? err.message : String(err));
 }
@@ -123,14 +152,17 @@ const clinicServer = tlsFiles
   ? createHttpsServer({ cert: readFileSync(tlsFiles.cert), key: readFileSync(tlsFiles.key) }, clinic.handler)
   : createServer(clinic.handler);
 const apiServer = createServer(healthApi);
+const portalServer = portal ? createServer(portal.handler) : undefined;
 await Promise.all([
   new Promise<void>((resolve) => clinicServer.listen(clinicPort, host, resolve)),
   new Promise<void>((resolve) => apiServer.listen(apiPort, host, resolve)),
+  ...(portalServer ? [new Promise<void>((resolve) => portalServer.listen(portalPort, host, resolve))] : []),
 ]);
 
 process.stdout.write([
   `clinic records system  ${clinicUrl}  (${deliveryMode} mode${deliveryMode === 'ping' ? `, notifications at ${notificationEndpoint}` : ''})`,
   `health-record API      ${apiUrl}  (audience ${audience})`,
+  ...(portal ? [`patient portal         ${portalUrl}  (client ${portalClientId}, redirect URI ${portal.redirectUri})`] : []),
   `Sekisho                ${issuer}  (client ${clientId})`,
   ...(generatedPassword ? [`sign in as dr-sato with password ${generatedPassword}`] : []),
   '',
@@ -138,10 +170,11 @@ process.stdout.write([
 
 function stop(): void {
   clinic.close();
-  clinicServer.close();
-  apiServer.close();
-  clinicServer.closeAllConnections();
-  apiServer.closeAllConnections();
+  portal?.close();
+  for (const server of [clinicServer, apiServer, ...(portalServer ? [portalServer] : [])]) {
+    server.close();
+    server.closeAllConnections();
+  }
 }
 process.once('SIGINT', stop);
 process.once('SIGTERM', stop);
