@@ -59,7 +59,9 @@ export async function startStubIssuer(signingKey: IssuerKeyPair): Promise<StubIs
       res.writeHead(500).end();
       return;
     }
-    const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    const json = (status: number, body: unknown): void => {
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    };
     if (path === '/.well-known/openid-configuration') return json(200, { issuer, jwks_uri: `${issuer}/jwks`, introspection_endpoint: `${issuer}/introspect` });
     if (path === '/jwks') return json(200, { keys: stub.keys });
     if (path === '/introspect' && req.method === 'POST') {
