@@ -11,7 +11,9 @@ import { createSessions, type Session } from './fintech/sessions.ts';
 import type { BrowserState, Pending, TransferOutcome } from './fintech/state.ts';
 import { STYLE } from './fintech/style.ts';
 import { accountInformationDetail, readTransferForm, transferDetail, type TransferInput } from './fintech/transfer-form.ts';
+import type { Words } from './bank-data.ts';
 import type { PrivateEcJwk } from './registration.ts';
+import { BANK_NAME } from './sample-accounts.ts';
 import { checkUrl } from './shared/loopback.ts';
 
 export interface FintechAppOptions {
@@ -27,8 +29,8 @@ export interface FintechAppOptions {
   bankApiUrl: string;
   /** The bank API's resource identifier at Sekisho. */
   bankAudience: string;
-  /** What the bank's name is on the pages (default 架空銀行). */
-  bankName?: string;
+  /** The bank's name on the pages (default 架空銀行 / Kakuu Bank (fictional)). */
+  bankName?: Words;
   appName?: string;
   /** transaction_history_days asked for when connecting (default 90). */
   historyDays?: number;
@@ -83,7 +85,7 @@ export function createFintechApp(options: FintechAppOptions): FintechApp {
   const sessions = createSessions<BrowserState>({ secure: publicUrl.protocol === 'https:', ttlSeconds: options.sessionSeconds ?? 7 * 24 * 3600 });
   const io = createHttpIo({ authorizationServerOrigin: issuerOrigin });
   const appName = options.appName ?? 'かけいぼテスト（架空のアプリ）';
-  const bankName = options.bankName ?? '架空銀行';
+  const bankName = options.bankName ?? BANK_NAME;
   const chrome = (state?: BrowserState): Chrome => ({ appName, connected: state?.connection !== undefined });
   const stateOf = (session: Session<BrowserState>): BrowserState => session.state ?? { transfers: [] };
 

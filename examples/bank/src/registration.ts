@@ -18,7 +18,7 @@ export const FINTECH_DETAIL_TYPES = ['account_information', 'domestic_transfer']
 export function fintechClientMetadata(options: { clientId: string; privateJwk: PrivateEcJwk; redirectUri: string; clientName?: string }) {
   return {
     client_id: options.clientId,
-    client_name: options.clientName ?? 'かけいぼテスト (fictional fintech, open banking example)',
+    client_name: options.clientName ?? 'かけいぼテスト (fictional)',
     grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
     response_types: ['code'],
     redirect_uris: [options.redirectUri],

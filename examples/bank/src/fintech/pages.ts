@@ -3,7 +3,7 @@ import { bi, html, type Html } from './html.ts';
 import { ACCOUNT_TYPE_WORDS, layout, yen, yenInline, type Chrome } from './layout.ts';
 import type { Notice, TransferOutcome } from './state.ts';
 import type { TransferField } from './transfer-form.ts';
-import type { AccountType } from '../bank-data.ts';
+import type { AccountType, Words } from '../bank-data.ts';
 
 /** Errors in words; anything else is shown with its code. */
 const ERROR_WORDS: Record<string, Html> = {
@@ -35,10 +35,10 @@ function noticeBlock(notice?: Notice): Html {
 }
 
 /** Not connected: what connecting means, and the button. */
-export function homePage(chrome: Chrome, csrf: string, bankName: string, notice?: Notice): string {
+export function homePage(chrome: Chrome, csrf: string, bankName: Words, notice?: Notice): string {
   return layout(chrome, bi('銀行口座をつなぐ', 'Connect your bank'), html`
 ${noticeBlock(notice)}
-<p>${bi(`${bankName}の口座をつなぐと、残高と入出金明細をこのアプリで見られます。`, `Connect your account at ${bankName} to see your balances and transactions here.`)}</p>
+<p>${bi(`${bankName.ja}の口座をつなぐと、残高と入出金明細をこのアプリで見られます。`, `Connect your account at ${bankName.en} to see your balances and transactions here.`)}</p>
 <ul>
 <li>${bi('参照するのは、口座の一覧・残高・入出金明細（過去90日分）です。お金を動かすことはできません。', 'The app reads the list of accounts, balances and the last 90 days of transactions. It cannot move money.')}</li>
 <li>${bi('どの口座を見せるかは、銀行の画面であなたが選びます。', 'You choose which accounts it may see, on the bank\'s own screen.')}</li>

@@ -14,7 +14,7 @@ label { font-weight: 600; display: block; margin: .8rem 0 .3rem; }
 input[type=text], select { font: inherit; padding: .45rem .6rem; border: 1px solid #839093; border-radius: 4px; width: 100%; max-width: 22rem; background: #fff; }
 input.short { max-width: 9rem; }
 fieldset { border: 1px solid var(--line); border-radius: 6px; margin: 1rem 0; padding: .4rem 1rem .8rem; }
-legend { font-weight: 600; }
+legend { font-weight: 600; padding: 0 .3rem; } legend .en { display: inline; margin-left: .4rem; }
 button { font: inherit; padding: .5rem 1.1rem; border-radius: 4px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }
 button.quiet { background: #fff; color: var(--accent); }
 button.danger { background: #fff; color: var(--warn); border-color: var(--warn); }
