@@ -22,7 +22,8 @@ const MAX_TOKEN_LENGTH = 16_384;
 
 /** The scheme and token of a request; fails with ERR_MISSING_TOKEN or ERR_INVALID_REQUEST. */
 export function parseAuthorization(headers: Headers, url: URL): Credentials {
-  if (url.search.includes('access_token') && url.searchParams.has('access_token')) fail('ERR_INVALID_REQUEST');
+  // searchParams decodes, so access%5Ftoken is caught too.
+  if (url.search !== '' && url.searchParams.has('access_token')) fail('ERR_INVALID_REQUEST');
   const value = headers.get('authorization');
   if (value === null) fail('ERR_MISSING_TOKEN');
   const match = CREDENTIALS.exec(value);

@@ -192,7 +192,7 @@ export interface FastifyReplyLike {
  * ResourceServerError itself.
  */
 export function fastifyPreHandler(rs: ResourceServer, requirements?: VerifyOptions, options?: AdapterOptions<NodeRequestLike>) {
-  return async function sekishoResourceServer(request: FastifyRequestLike, reply: FastifyReplyLike): Promise<void> {
+  return async function sekishoResourceServer(request: FastifyRequestLike, reply: FastifyReplyLike): Promise<FastifyReplyLike | undefined> {
     let access: VerifiedAccess;
     try {
       access = await verifyNode(rs, request.raw, requirements, options);
@@ -200,11 +200,12 @@ export function fastifyPreHandler(rs: ResourceServer, requirements?: VerifyOptio
       if (!(error instanceof ResourceServerError)) throw error;
       reply.code(error.status);
       for (const [name, value] of withoutUndefined(error.headers)) reply.header(name, value);
-      reply.send();
-      return;
+      // An async hook that answers returns the reply, so Fastify stops before the handler.
+      return reply.send();
     }
     request.access = access;
     for (const [name, value] of Object.entries(access.responseHeaders)) reply.header(name, value);
+    return undefined;
   };
 }
 

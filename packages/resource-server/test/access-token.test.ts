@@ -31,6 +31,7 @@ describe('R1: the token only in the Authorization header, scheme case-insensitiv
   it('R1 ERR_INVALID_REQUEST: access_token in the query string → 400, alone or next to a valid header', async () => {
     const token = await bound();
     await refused(rs.verify(apiRequest({}, `${API_URL}?access_token=${token}`)), 'ERR_INVALID_REQUEST', { error: 'invalid_request', scheme: 'both' });
+    await refused(rs.verify(apiRequest({}, `${API_URL}?a=1&access%5Ftoken=${token}`)), 'ERR_INVALID_REQUEST', { error: 'invalid_request', scheme: 'both' });
     const both = apiRequest({ authorization: `DPoP ${token}`, dpop: await proof(key, token) }, `${API_URL}?access_token=${token}`);
     const e = await refused(rs.verify(both), 'ERR_INVALID_REQUEST', { error: 'invalid_request', scheme: 'both' });
     assert.ok(!e.headers['www-authenticate']!.includes(token.slice(0, 20)), 'the token is never echoed');
