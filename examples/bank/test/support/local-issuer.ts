@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
+import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK, type JWTPayload } from 'jose';
 import { listen } from './listen.ts';
 
 export interface OpaqueClaims {
@@ -14,8 +14,16 @@ export interface OpaqueClaims {
   [claim: string]: unknown;
 }
 
+export type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
 export interface LocalIssuer {
   issuer: string;
+  /** Routes added by a test (a stub authorization server's endpoints), by path. */
+  routes: Map<string, Route>;
+  /** Extra members of the discovery document. */
+  metadata: Record<string, unknown>;
+  /** Any JWT signed with the issuer's key (an ID token, a JARM response). */
+  sign(claims: JWTPayload, typ?: string): Promise<string>;
   /** The bank API's client: its id and private key, to give createBankApi. */
   bankClient: { clientId: string; privateKey: CryptoKey; kid: string };
   /** Introspection calls so far. */
@@ -25,6 +33,8 @@ export interface LocalIssuer {
   /** An opaque token (random, as Sekisho's) the issuer will call active with these claims until it expires or is revoked. */
   mint(claims: OpaqueClaims, options?: { expiresIn?: number }): string;
   revoke(token: string): void;
+  /** Every token of a grant stops being active (what Grant Management's DELETE does). */
+  revokeGrant(grantId: string): void;
   close(): Promise<void>;
 }
 
@@ -44,8 +54,11 @@ export async function startLocalIssuer(): Promise<LocalIssuer> {
   const listening = await listen();
   const issuer = listening.origin;
 
+  const routes = new Map<string, Route>();
+  const metadata: Record<string, unknown> = {};
   const self: LocalIssuer = {
-    issuer,
+    issuer, routes, metadata,
+    sign: (claims, typ = 'JWT') => new SignJWT(claims).setProtectedHeader({ alg: 'ES256', typ, kid }).sign(signing.privateKey),
     bankClient: { clientId: bankClientId, privateKey: bank.privateKey, kid: 'bank-key-1' },
     introspections: 0,
     mint(claims, options = {}) {
@@ -55,6 +68,7 @@ export async function startLocalIssuer(): Promise<LocalIssuer> {
       return token;
     },
     revoke: (token) => { tokens.delete(token); },
+    revokeGrant: (grantId) => { for (const [t, c] of tokens) if (c.grant_id === grantId) tokens.delete(t); },
     close: () => listening.close(),
   };
 
@@ -68,9 +82,11 @@ export async function startLocalIssuer(): Promise<LocalIssuer> {
   listening.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', issuer).pathname;
     if (path === '/.well-known/openid-configuration') {
-      return json(res, 200, { issuer, jwks_uri: `${issuer}/jwks`, token_endpoint: `${issuer}/token`, introspection_endpoint: `${issuer}/introspect` });
+      return json(res, 200, { issuer, jwks_uri: `${issuer}/jwks`, token_endpoint: `${issuer}/token`, introspection_endpoint: `${issuer}/introspect`, ...metadata });
     }
     if (path === '/jwks') return json(res, 200, jwks);
+    const route = routes.get(path) ?? [...routes].find(([prefix]) => prefix.endsWith('/') && path.startsWith(prefix))?.[1];
+    if (route) return void Promise.resolve(route(req, res)).catch((err: unknown) => { res.writeHead(500); res.end(String(err)); });
     if (path !== '/introspect' || req.method !== 'POST') { res.writeHead(404); res.end(); return; }
     void (async () => {
       self.introspections += 1;
