@@ -111,7 +111,7 @@ export interface ExpressRequestLike extends NodeRequestLike {
   access?: VerifiedAccess;
 }
 export interface ExpressResponseLike {
-  locals: Record<string, unknown>;
+  locals: { access?: VerifiedAccess };
   statusCode: number;
   setHeader(name: string, value: string): unknown;
   end(): unknown;
