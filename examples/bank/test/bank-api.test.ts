@@ -187,6 +187,10 @@ describe('bank API: accounts, balances and transactions for the accounts the per
     assert.match(r.headers.get('www-authenticate')!, /error="insufficient_scope"/);
     const transferOnly = tokenFor(key, [transferDetail()]);
     assert.equal((await call('GET', '/accounts', transferOnly, { key })).status, 403, 'a transfer consent reads nothing');
+    const elsewhere = tokenFor(key, [{ ...accountInfo([MAIN]), locations: ['https://other-bank.example/v1'] }]);
+    assert.equal((await call('GET', '/accounts', elsewhere, { key })).status, 403, 'a detail meant for another API (RFC 9396 locations)');
+    const here = tokenFor(key, [{ ...accountInfo([MAIN]), locations: [`${AUDIENCE}/`] }]);
+    assert.equal((await call('GET', '/accounts', here, { key })).status, 200, 'locations naming this API');
   });
 
   it('a balance for a granted account; 403 for another account; 400 for a malformed id; 404 for an account the bank does not hold', async () => {
