@@ -147,10 +147,12 @@ export function createPatientPortal(options: PatientPortalOptions): PatientPorta
     });
   }
 
-  async function home(res: ServerResponse, session: PortalSession, ctx: PageContext, form?: FormState): Promise<void> {
+  async function home(res: ServerResponse, session: PortalSession, ctx: PageContext, form?: FormState, languageSwitch = false): Promise<void> {
     const words = WORDS[ctx.lang];
-    const notice = session.notice;
+    // A message is shown once; switching the language shows the same page, message included, again.
+    const notice = session.notice ?? (languageSwitch ? session.shownNotice : undefined);
     session.notice = undefined;
+    session.shownNotice = notice;
     if (!session.connection) return sendPage(res, 200, welcomePage({ ...ctx, signedIn: false }, notice));
     const read = await withAccess(session, (token, dpop, c) => reader.read(token, dpop, c.patient.ref,
       c.canRead.filter((t): t is RecordType => t !== 'Patient'), RECORD_TYPES));
@@ -302,7 +304,7 @@ export function createPatientPortal(options: PatientPortalOptions): PatientPorta
     }
     const session = sessions.ensure(req, res);
     const ctx: PageContext = { lang, csrf: session.csrf, signedIn: session.connection !== undefined };
-    if (path === '/') return home(res, session, ctx);
+    if (path === '/') return home(res, session, ctx, undefined, queryLang === 'ja' || queryLang === 'en');
     return sendPage(res, 404, messagePage(ctx, words.error, words.notFound));
   }
 

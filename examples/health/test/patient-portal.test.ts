@@ -246,6 +246,8 @@ describe('patient portal: disconnecting, and a consent that ends', () => {
 
       const page = await b.get('/?lang=en');
       assert.match(page.text_, /role="status">Disconnected. Your consent to this service was withdrawn at Sekisho./);
+      assert.match((await b.get('/?lang=ja')).text_, /role="status">連携を解除しました。/, 'the message again in the other language');
+      assert.doesNotMatch((await b.get('/')).text_, /role="status"/, 'and then no more');
       assert.match(page.text_, /Sign in with Sekisho/);
       const refreshes = w.stub.tokenRequests.filter((t) => t.grantType === 'refresh_token').length;
       await b.get('/');

@@ -32,6 +32,8 @@ export interface PortalSession {
   connection?: Connection;
   /** One message for the next page (after a redirect). */
   notice?: Notice;
+  /** The message the last page showed, shown again when the person switches the language. */
+  shownNotice?: Notice;
   /** One request at a time may use the connection's tokens (refresh, read, write). */
   busy?: Promise<unknown>;
 }

@@ -18,7 +18,7 @@ button.quiet { background: #fff; color: var(--accent); } button.danger { backgro
 table { border-collapse: collapse; width: 100%; margin: .4rem 0 1rem; } th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-size: .9rem; color: var(--muted); font-weight: 600; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; } dl.facts dt { color: var(--muted); } dl.facts dd { margin: 0; }
-.forms { display: grid; grid-template-columns: repeat(auto-fit, minmax(15rem, 1fr)); gap: 1rem; }
+.forms { display: grid; grid-template-columns: repeat(auto-fit, minmax(15rem, 1fr)); gap: 1rem; align-items: start; }
 .forms form { border: 1px solid var(--line); border-radius: 6px; padding: .8rem 1rem 1rem; }
 .forms button { margin-top: .9rem; }
 .tag { display: inline-block; font-size: .75rem; font-weight: 600; color: #7c2d12; background: #ffedd5; border-radius: 3px; padding: 0 .35rem; margin-left: .3rem; }

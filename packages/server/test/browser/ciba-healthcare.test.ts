@@ -1,12 +1,16 @@
 /**
- * The healthcare CIBA scenario end to end, with the real apps (examples/health) and two browsers
+ * The healthcare scenario end to end, with the real apps (examples/health) and several browsers
  * in Debian Chromium: a doctor at the clinic's records system asks for a patient's records; the
  * request reaches the patient's phone (Sekisho's device app, a CDP virtual authenticator as the
- * phone's platform authenticator) with the same binding message; the patient picks their record
- * and allows with their passkey; the clinic reads the records from the health API with a
- * DPoP-bound JWT. Also: a denial, an expiry, ping mode over HTTPS, a guardian deciding for a child
- * (`act` in the tokens), and a lost phone removed from another. One story: the phone linked in the
- * first test is used by the others. Screenshots go to .screenshots/ (ciba-*.png).
+ * phone's platform authenticator) with the same binding message; the patient picks their record,
+ * ticks the record types and allows with their passkey; the clinic reads the records from the
+ * health API with a DPoP-bound JWT carrying SMART scopes and the fhir_record_access detail. Also:
+ * a denial, an expiry, ping mode over HTTPS, a guardian deciding for a child (`act` in the tokens),
+ * a lost phone removed from another, and the patient portal: the patient signs in on their
+ * computer with a passkey, adds a home blood pressure that the doctor then sees, and disconnects;
+ * a consent withdrawn at Sekisho stops the portal at its next refresh. One story: the phone linked
+ * in the first test is used by the others. Screenshots go to .screenshots/ (ciba-*.png,
+ * health-portal-*.png).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,10 +19,11 @@ import { mkdirSync } from 'node:fs';
 import type { BrowserContext, CDPSession, Page } from 'playwright-core';
 import { accessibilityProblems, BROWSER_SKIP, launchBrowser } from '../support/browser.ts';
 import { addPasskey } from '../support/device.ts';
-import { DOCTOR, startHealthScenario, type HealthScenario, type RunningClinic } from '../support/health-scenario.ts';
+import { DOCTOR, startHealthScenario, type HealthScenario, type RunningClinic, type RunningPortal } from '../support/health-scenario.ts';
 import { listMailbox } from '../../src/mail/mailer.ts';
 import { createLinkedResources } from '../../src/identity/linked-resources.ts';
 import { createDelegations } from '../../src/consent/delegations.ts';
+import { HEALTH_SCOPES } from '../../../../examples/health/src/registration.ts';
 
 const SHOTS = new URL('../../../../.screenshots/', import.meta.url).pathname;
 const PHONE = { width: 390, height: 844 };
@@ -52,10 +57,10 @@ async function addAuthenticator(context: BrowserContext, page: Page): Promise<{ 
  * A screenshot to look at, and the accessibility basics checked on the same page. The clinic's
  * waiting page reloads itself every 2 s: a check caught by that reload is taken again.
  */
-async function shot(page: Page, name: string) {
+async function shot(page: Page, name: string, prefix = 'ciba') {
   for (let attempt = 1; ; attempt++) {
     try {
-      await page.screenshot({ path: `${SHOTS}ciba-${name}.png`, fullPage: true });
+      await page.screenshot({ path: `${SHOTS}${prefix}-${name}.png`, fullPage: true });
       assert.deepEqual(await accessibilityProblems(page), [], `${name}: ${page.url()}`);
       return;
     } catch (err) {
@@ -139,8 +144,15 @@ describe('the healthcare CIBA scenario in Chromium (clinic, device app, health A
     assert.equal(await page.locator('#binding-message').textContent(), code, 'the phone shows the code the clinic shows');
   }
 
-  /** Picks whose records and allows; the passkey is asked for, then the phone says Allowed. */
+  /**
+   * Ticks the record types (health data is sensitive: each scope is a choice of its own, unticked
+   * until the person ticks it), picks whose records and allows; the passkey is asked for, then the
+   * phone says Allowed.
+   */
   async function allow(page: Page, record: string, words = { allow: 'Allow', done: /^Allowed\./ }) {
+    const boxes = await page.locator('input[type=checkbox][name=item]').all();
+    assert.ok(boxes.length >= 2, 'the SMART scopes are asked for one by one');
+    for (const box of boxes) await box.check();
     await page.getByRole('radio', { name: record }).check();
     const passkey = page.waitForResponse((r) => r.url().endsWith('/passkey') && r.request().method() === 'POST');
     await page.getByRole('button', { name: words.allow, exact: true }).click();
@@ -312,7 +324,8 @@ describe('the healthcare CIBA scenario in Chromium (clinic, device app, health A
     await createLinkedResources(db).add({ accountId: jiro.id, kind: 'fhir_patient', ref: 'p-0003', label: '架空 次郎 (p-0003)' });
     await createDelegations(db).register({
       principal: jiro.id, delegate: taroId, relationship: 'parent', evidence: '戸籍謄本 (fictional) #A-0003', verifiedBy: '窓口 佐藤 (fictional)',
-      verifiedAt: new Date(), constraints: { authorizationDetailTypes: ['fhir_record_access'] }, validFrom: new Date(Date.now() - 60_000),
+      // What a parent may allow for the child: reading the record types, and the detail that names the child.
+      verifiedAt: new Date(), constraints: { scopes: HEALTH_SCOPES.read, authorizationDetailTypes: ['fhir_record_access'] }, validFrom: new Date(Date.now() - 60_000),
     });
 
     const page = phone.page;
@@ -396,8 +409,138 @@ describe('the healthcare CIBA scenario in Chromium (clinic, device app, health A
     assert.deepEqual(second.problems, []);
   });
 
+  /** Taro's computer at home, with a passkey of his account in its authenticator. */
+  let pc: Awaited<ReturnType<typeof openBrowser>>;
+  let portal: RunningPortal;
+  const BP = { systolic: '141', diastolic: '87' };
+
+  /** The datetime-local value of a reading taken `minutesAgo` minutes ago, Japan time. */
+  const localTime = (minutesAgo: number) => new Date(Date.now() + 9 * 3600_000 - minutesAgo * 60_000).toISOString().slice(0, 16);
+
+  /** On Sekisho's consent screen: every record type ticked, the patient picked for each detail, ongoing access, Allow. */
+  async function consentInBrowser(page: Page, record: string) {
+    await page.getByRole('heading', { name: 'Allow access?' }).waitFor({ timeout: 20_000 });
+    const boxes = await page.locator('input[type=checkbox][name=item]').all();
+    assert.equal(boxes.length, 7, 'the seven SMART scopes, each its own choice');
+    for (const box of boxes) await box.check();
+    const radios = await page.getByRole('radio', { name: record }).all();
+    assert.equal(radios.length, 2, 'two details (read and search; add): the patient is picked for each');
+    for (const radio of radios) await radio.check();
+    await page.getByLabel(/^(Ongoing access|Remember this consent) until a date you choose/).check();
+    await page.getByRole('button', { name: 'Allow', exact: true }).click();
+  }
+
+  it('the patient portal: Taro signs in on his computer with his passkey, sees his records, and adds a home blood pressure (ja and en)', async () => {
+    portal = await world.startPortal();
+    pc = await openBrowser();
+    browsers.push(pc.browser);
+    const { cdp, authenticatorId } = await addAuthenticator(pc.browser.context, pc.page);
+    const stored = await addPasskey(world.server, taroId, TARO.email);
+    const b64 = (b64u: string) => Buffer.from(b64u, 'base64url').toString('base64');
+    await cdp.send('WebAuthn.addCredential', {
+      authenticatorId,
+      credential: {
+        credentialId: b64(stored.credentialId), isResidentCredential: true, rpId: stored.rpId, privateKey: b64(stored.privateKey),
+        userHandle: b64(stored.userHandle), signCount: 0, backupEligibility: true, backupState: true,
+      },
+    });
+    const page = pc.page;
+    await page.goto(`${portal.url}/?lang=ja`);
+    await page.getByRole('heading', { name: 'ご自身の健康記録' }).waitFor();
+    await shot(page, 'signed-out-ja', 'health-portal');
+    await page.goto(`${portal.url}/?lang=en`);
+    await shot(page, 'signed-out-en', 'health-portal');
+    await page.getByRole('button', { name: 'Sign in with Sekisho' }).click();
+
+    // At Sekisho: the sign-in page takes the passkey by itself (autofill), then the consent screen.
+    await page.getByRole('heading', { name: 'Allow access?' }).waitFor({ timeout: 20_000 });
+    await shot(page, 'consent-en', 'health-portal');
+    const consent = (await page.locator('main').textContent())!;
+    for (const words of ['Add blood pressure and body weight readings', 'See your basic details', 'Add allergies']) assert.ok(consent.includes(words), words);
+    await consentInBrowser(page, TARO.record);
+
+    await page.waitForURL(`${portal.url}/`);
+    await page.getByRole('heading', { name: 'Health records' }).waitFor();
+    let text = (await page.locator('main').textContent())!;
+    for (const words of ['架空 太郎', '1968-04-12', 'ペニシリン系抗菌薬', 'アムロジピン錠', '138/86 mmHg', '本態性高血圧症']) assert.ok(text.includes(words), words);
+    const signedIn = portal.events.find((e) => e.event === 'portal.signed_in');
+    assert.deepEqual([signedIn?.sub, signedIn?.patient, signedIn?.ongoing, signedIn?.can_add], [taroId, 'p-0001', true, ['Observation', 'AllergyIntolerance']]);
+
+    const form = page.getByRole('form', { name: 'Blood pressure at home' });
+    await form.getByLabel('Systolic (upper, mmHg)').fill(BP.systolic);
+    await form.getByLabel('Diastolic (lower, mmHg)').fill(BP.diastolic);
+    await form.getByLabel('Measured at').fill(localTime(15));
+    await form.getByRole('button', { name: 'Add' }).click();
+    await page.getByRole('status').filter({ hasText: 'The record was added.' }).waitFor();
+    text = (await page.locator('main').textContent())!;
+    assert.ok(text.includes(`血圧 Added by you${BP.systolic}/${BP.diastolic} mmHg`), 'the new reading, marked as his');
+    await shot(page, 'records-en', 'health-portal');
+    await page.goto(`${portal.url}/?lang=ja`);
+    await page.getByRole('heading', { name: '健康記録' }).waitFor();
+    await shot(page, 'records-ja', 'health-portal');
+    const added = world.apiLog.filter((l) => l.client_id === portal.clientId && l.outcome === 'created');
+    assert.equal(added.length, 1);
+    assert.deepEqual([added[0]!.status, added[0]!.sub, added[0]!.patient], [201, taroId, 'p-0001']);
+    assert.ok(world.apiLog.filter((l) => l.client_id === portal.clientId).every((l) => l.status < 300), JSON.stringify(world.apiLog.slice(-8)));
+  });
+
+  it('the doctor asks again: after Taro allows on his phone, the clinic shows the reading he added, marked as his', async () => {
+    const page = phone.page;
+    await page.goto(sekisho('/device?lang=en'));
+    const { code } = await askForRecords(clinic, 'p-0001');
+    await page.getByRole('listitem').filter({ hasText: code }).waitFor();
+    await openOnPhone(page, code);
+    await allow(page, TARO.record);
+    await clinicShows(/Records received/);
+    const text = (await doctor.page.locator('main').textContent())!;
+    assert.ok(text.includes(`血圧 本人記録 Added by the patient${BP.systolic}/${BP.diastolic} mmHg`), text.slice(0, 2000));
+    await shot(doctor.page, 'clinic-records-with-home-reading', 'health-portal');
+  });
+
+  it('disconnect: the portal ends its consent at Sekisho (Grant Management); My consents says the service withdrew it; the portal reads and adds nothing more', async () => {
+    const page = pc.page;
+    await page.goto(`${portal.url}/?lang=en`);
+    const before = world.apiLog.filter((l) => l.client_id === portal.clientId).length;
+    await page.getByRole('button', { name: 'Disconnect' }).click();
+    await page.getByRole('status').filter({ hasText: /^Disconnected\./ }).waitFor();
+    await page.getByRole('button', { name: 'Sign in with Sekisho' }).waitFor();
+    await shot(page, 'disconnected-en', 'health-portal');
+    assert.equal(portal.events.find((e) => e.event === 'portal.disconnected')?.grant, 'revoked', 'DELETE /grants/{id} answered 204');
+    await page.goto(`${portal.url}/?lang=ja`);
+    await page.getByRole('status').filter({ hasText: /^連携を解除しました。/ }).waitFor();
+    await shot(page, 'disconnected-ja', 'health-portal');
+    assert.equal(world.apiLog.filter((l) => l.client_id === portal.clientId).length, before, 'no request to the API after the disconnect');
+
+    // Sekisho's side, as Taro sees it (the same browser is signed in there).
+    await page.goto(sekisho('/account/consents?lang=en'));
+    await page.getByRole('heading', { name: 'Ended consents' }).waitFor();
+    assert.match((await page.locator('main').textContent())!, /Withdrawn by the service/);
+    await shot(page, 'sekisho-consents-ended-en', 'health-portal');
+  });
+
+  it('a consent withdrawn at Sekisho: the portal\'s next page refreshes, gets invalid_grant, and says the consent has ended', async () => {
+    const page = pc.page;
+    await page.goto(`${portal.url}/?lang=en`);
+    await page.getByRole('button', { name: 'Sign in with Sekisho' }).click();
+    // Signed in at Sekisho already: straight to the consent screen.
+    await consentInBrowser(page, TARO.record);
+    await page.getByRole('heading', { name: 'Health records' }).waitFor();
+
+    await page.goto(sekisho('/account/consents?lang=en'));
+    await page.getByRole('button', { name: /^Withdraw the access of/ }).click();
+    await page.getByRole('status').waitFor();
+    const reads = world.apiLog.filter((l) => l.client_id === portal.clientId).length;
+
+    await page.goto(`${portal.url}/`);
+    await page.getByRole('status').filter({ hasText: /Your consent to this service has ended/ }).waitFor();
+    await shot(page, 'consent-ended-en', 'health-portal');
+    assert.ok(portal.events.some((e) => e.event === 'portal.consent_ended'), 'the refresh answered invalid_grant');
+    assert.equal(world.apiLog.filter((l) => l.client_id === portal.clientId).length, reads, 'nothing read after the withdrawal');
+  });
+
   it('no page broke its Content Security Policy or threw a script error', () => {
     assert.deepEqual(doctor.problems, []);
     assert.deepEqual(phone.problems, []);
+    assert.deepEqual(pc.problems, []);
   });
 });

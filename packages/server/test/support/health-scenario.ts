@@ -7,16 +7,18 @@ import { join } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import { createClinicApp, type ClientPrivateJwk, type ClinicApp } from '../../../../examples/health/src/clinic-app.ts';
 import { createHealthApi, type AccessLogLine } from '../../../../examples/health/src/health-api.ts';
-import { clinicClientMetadata, healthResourceServer } from '../../../../examples/health/src/registration.ts';
+import { createPatientPortal, type PatientPortal } from '../../../../examples/health/src/patient-portal.ts';
+import { clinicClientMetadata, healthResourceServer, portalClientMetadata } from '../../../../examples/health/src/registration.ts';
 import { SAMPLE_RECORDS } from '../../../../examples/health/src/sample-records.ts';
 import { registerClient } from '../../src/protocol/client-registration.ts';
 import { createClientsRepository } from '../../src/storage/clients-repo.ts';
 import { startTestServer, testPki, type TestServer } from './server.ts';
 
 /**
- * The healthcare CIBA scenario with its real parts (examples/health): Sekisho on http://localhost
- * (a secure context, so Chromium allows WebAuthn on the device app), the example health-record API
- * as a JWT resource server, and the example clinic app registered with exactly the metadata the
+ * The healthcare scenario with its real parts (examples/health): Sekisho on http://localhost (a
+ * secure context, so Chromium allows WebAuthn on the device app), the example health-record API
+ * as a JWT resource server with its SMART scopes, the example clinic app registered as a CIBA
+ * client and the example patient portal as a code-flow client, each with exactly the metadata the
  * example prints. A ping-mode clinic listens on HTTPS with a certificate from the test CA, which
  * Sekisho is told to trust (outbound.caFile; loopback needs allowPrivateNetworks).
  */
@@ -31,6 +33,14 @@ export interface RunningClinic {
   events: Array<Record<string, unknown>>;
 }
 
+export interface RunningPortal {
+  url: string;
+  clientId: string;
+  portal: PatientPortal;
+  /** The portal's log (no tokens in it): portal.signed_in, portal.record_added, portal.disconnected … */
+  events: Array<Record<string, unknown>>;
+}
+
 export interface HealthScenario {
   server: TestServer;
   /** The health API's FHIR base URL, also its audience at Sekisho. */
@@ -39,6 +49,8 @@ export interface HealthScenario {
   apiLog: AccessLogLine[];
   /** Starts a clinic app and registers it as a CIBA client (ping: on https). */
   startClinic(options: { mode: 'poll' | 'ping'; requestedExpiry?: number }): Promise<RunningClinic>;
+  /** Starts the patient portal (http on loopback) and registers it as a FAPI 2.0 code-flow client. */
+  startPortal(): Promise<RunningPortal>;
   close(): Promise<void>;
 }
 
@@ -73,13 +85,18 @@ export async function startHealthScenario(): Promise<HealthScenario> {
   api.on('request', createHealthApi({ issuer: server.issuer, audience: apiUrl, publicUrl: apiUrl, data: SAMPLE_RECORDS, log: (line) => apiLog.push(line) }));
 
   const clinics: Array<{ app: ClinicApp; http: Server }> = [];
+  const portals: Array<{ portal: PatientPortal; http: Server }> = [];
+
+  async function newKey(prefix: string): Promise<ClientPrivateJwk> {
+    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+    return { ...(await exportJWK(privateKey)), kid: `${prefix}-${randomBytes(4).toString('hex')}`, alg: 'ES256' } as ClientPrivateJwk;
+  }
 
   return {
     server, apiUrl, apiLog,
 
     async startClinic({ mode, requestedExpiry }) {
-      const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-      const privateJwk = { ...(await exportJWK(privateKey)), kid: `clinic-${randomBytes(4).toString('hex')}`, alg: 'ES256' } as ClientPrivateJwk;
+      const privateJwk = await newKey('clinic');
       const clientId = `clinic-${mode}-${randomBytes(4).toString('hex')}`;
       const http = mode === 'ping' ? createHttpsServer({ cert: pki.server.certPem, key: pki.server.keyPem }) : createServer();
       const port = await listening(http);
@@ -97,9 +114,25 @@ export async function startHealthScenario(): Promise<HealthScenario> {
       return { url, clientId, app, events };
     },
 
+    async startPortal() {
+      const privateJwk = await newKey('portal');
+      const clientId = `portal-${randomBytes(4).toString('hex')}`;
+      const http = createServer();
+      const url = `http://127.0.0.1:${await listening(http)}`;
+      const events: Array<Record<string, unknown>> = [];
+      const portal = createPatientPortal({
+        issuer: server.issuer, clientId, privateJwk, healthApiUrl: apiUrl, healthApiAudience: apiUrl, publicUrl: url, log: (event) => events.push(event),
+      });
+      http.on('request', portal.handler);
+      portals.push({ portal, http });
+      await registerClient(server.app.provider, createClientsRepository(server.app.storage.db), portalClientMetadata({ clientId, privateJwk, publicUrl: url }));
+      return { url, clientId, portal, events };
+    },
+
     async close() {
       for (const c of clinics) c.app.close();
-      await Promise.all([...clinics.map((c) => stop(c.http)), stop(api)]);
+      for (const p of portals) p.portal.close();
+      await Promise.all([...clinics.map((c) => stop(c.http)), ...portals.map((p) => stop(p.http)), stop(api)]);
       await server.close();
     },
   };
