@@ -16,6 +16,7 @@ import { createTransfers, transferView } from './bank-api/transfers.ts';
 import { accountView, balanceView, transactionView } from './bank-api/views.ts';
 import { checkUrl } from './shared/loopback.ts';
 
+/** Options of {@link createBankApi}. */
 export interface BankApiOptions {
   /** Sekisho's issuer identifier. */
   issuer: string;
@@ -51,6 +52,7 @@ export interface BankApiOptions {
   fetch?: typeof fetch;
 }
 
+/** One line of the bank API's access log (JSON). */
 export interface AccessLogLine {
   time: string;
   method: string;

@@ -5,13 +5,16 @@
  */
 
 export type AccountType = 'ordinary' | 'current' | 'savings';
+/** 普通, 当座, 貯蓄. */
 export const ACCOUNT_TYPES: readonly AccountType[] = ['ordinary', 'current', 'savings'];
 
 /** The bank's own account identifier, 金融機関コード-支店コード-口座番号: what Sekisho links as `ref`. */
 export const ACCOUNT_REF = /^\d{4}-\d{3}-\d{7}$/;
 
+/** A text in Japanese and English. */
 export interface Words { ja: string; en: string }
 
+/** One statement line. */
 export interface Transaction {
   /** Unique within the bank. */
   id: string;
@@ -27,6 +30,7 @@ export interface Transaction {
   balanceAfter: number;
 }
 
+/** An account at the bank, with its statement. */
 export interface Account {
   /** `{bankCode}-{branchCode}-{accountNumber}`. */
   ref: string;
@@ -44,6 +48,7 @@ export interface Account {
   transactions: Transaction[];
 }
 
+/** The bank and its accounts: what createBankApi serves. */
 export interface BankData {
   bank: { code: string; name: Words };
   accounts: Account[];

@@ -16,6 +16,7 @@ import type { PrivateEcJwk } from './registration.ts';
 import { BANK_NAME } from './sample-accounts.ts';
 import { checkUrl } from './shared/loopback.ts';
 
+/** Options of {@link createFintechApp}. */
 export interface FintechAppOptions {
   /** Sekisho's issuer identifier. */
   issuer: string;
@@ -44,6 +45,7 @@ export interface FintechAppOptions {
   log?: (event: Record<string, unknown>) => void;
 }
 
+/** The running app: its request listener, and what to register. */
 export interface FintechApp {
   handler: RequestListener;
   /** The URL to register in `redirect_uris`. */

@@ -13,6 +13,7 @@ import { accountRef, addDays, tokyoDate, type Account, type AccountType, type Ba
  */
 
 export const BANK_CODE = '0001';
+/** The bank's name in both languages. */
 export const BANK_NAME: Words = { ja: '架空銀行', en: 'Kakuu Bank (fictional)' };
 
 /** The accounts of the sample people, by ref. */

@@ -153,6 +153,7 @@ describe('open banking over HTTP: the example fintech and bank with a real Sekis
     const callback = await atSekisho(url, undefined);
     const tokens = await fapi.finish(new URL(callback, world.fintech.url), pending);
     assert.equal(tokens.refreshToken, undefined, 'a one-time consent issues an access token only');
+    assert.doesNotMatch(tokens.accessToken, /\./, 'opaque (introspected), not a JWT: the bank API is configured so');
     assert.equal(tokens.sub, person.id);
     const granted = tokens.authorizationDetails[0] as Record<string, unknown>;
     const body = {

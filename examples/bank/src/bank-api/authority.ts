@@ -13,6 +13,7 @@ import type { TransferRequest } from './transfer-request.ts';
 export const ACCOUNT_INFORMATION = 'account_information';
 export const DOMESTIC_TRANSFER = 'domestic_transfer';
 
+/** The actions of `account_information`. */
 export type AccountAction = 'list_accounts' | 'read_balances' | 'read_transactions';
 
 /** An authorization detail as the SDK hands it over (RFC 9396: a `type` and anything else). */

@@ -14,6 +14,7 @@ export function idempotencyKey(values: string[] | undefined): string | undefined
   return IDEMPOTENCY_KEY.test(key) ? key : undefined;
 }
 
+/** A key not seen (or forgotten), seen with the same request (its answer), or seen with another. */
 export type Lookup<T> = { kind: 'new' } | { kind: 'replay'; answer: T } | { kind: 'mismatch' };
 
 /**

@@ -1,5 +1,6 @@
 import { ACCOUNT_REF, accountRef, type Account, type BankData, type Transaction } from '../bank-data.ts';
 
+/** Money to move from one account (here) to another (here or elsewhere). */
 export interface Payment {
   debtorRef: string;
   amount: number;
@@ -13,6 +14,7 @@ export interface Payment {
   transferId: string;
 }
 
+/** The debit booked, or why nothing moved. */
 export type PaymentResult = { ok: true; debit: Transaction } | { ok: false; reason: 'unknown_debtor' | 'insufficient_funds' };
 
 /**

@@ -8,6 +8,7 @@ const COMMON_HEADERS = {
   'Referrer-Policy': 'no-referrer',
 };
 
+/** A JSON answer with the API's common headers (no-store, nosniff, a CSP that renders nothing). */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, contentType = 'application/json'): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { ...COMMON_HEADERS, ...headers, 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
@@ -28,6 +29,7 @@ export const PROBLEM_TYPES = {
   futureDate: 'tag:bank.example,2026:problem:execution-date-not-supported',
 } as const;
 
+/** An RFC 9457 problem to answer with. */
 export interface Problem {
   status: number;
   title: string;

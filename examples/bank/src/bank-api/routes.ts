@@ -15,6 +15,7 @@ export type Route =
   | { kind: 'transfers' }
   | { kind: 'transfer'; id: string | undefined };
 
+/** The one method each route answers. */
 export const METHOD: Record<Route['kind'], 'GET' | 'POST'> = { accounts: 'GET', balances: 'GET', transactions: 'GET', transfers: 'POST', transfer: 'GET' };
 
 /** The route for a path under the API's base path; ids that are not well formed are `undefined` (a 400 once the token is checked). */
@@ -36,6 +37,7 @@ function checked(segment: string, format: RegExp): string | undefined {
   return format.test(value) ? value : undefined;
 }
 
+/** A statement's period as asked, or why it cannot be. */
 export type Period = { ok: true; from?: string; to: string } | { ok: false; detail: string };
 
 /** Longest statement one request may ask for. */

@@ -24,6 +24,7 @@ export interface TransferRequest {
 /** One problem with the body: an RFC 6901 JSON pointer to the member, and what is wrong, in fixed words. */
 export interface FieldError { pointer: string; detail: string }
 
+/** A valid transfer (and its fingerprint for Idempotency-Key), or what is wrong with the body. */
 export type Parsed = { ok: true; value: TransferRequest; fingerprint: string } | { ok: false; errors: FieldError[] };
 
 const MEMBERS = ['debtor_account', 'instructed_amount', 'creditor_name', 'creditor_account', 'remittance_information', 'requested_execution_date'];

@@ -4,6 +4,7 @@ import { createIdempotencyStore } from './idempotency.ts';
 import type { Ledger } from './ledger.ts';
 import type { TransferRequest } from './transfer-request.ts';
 
+/** A transfer the bank made. */
 export interface Transfer {
   id: string;
   clientId: string;
@@ -14,6 +15,7 @@ export interface Transfer {
   executedAt: string;
 }
 
+/** A transfer to make, with who asks and under which consent. */
 export interface ExecuteInput {
   clientId: string;
   sub?: string;
@@ -28,12 +30,14 @@ export interface ExecuteInput {
   request: TransferRequest;
 }
 
+/** What came of it: made (or replayed), or why not. */
 export type ExecuteResult =
   | { kind: 'created' | 'replayed'; transfer: Transfer }
   | { kind: 'key_reused' }
   | { kind: 'consent_used'; transferId: string }
   | { kind: 'same_account' | 'unknown_debtor' | 'insufficient_funds' | 'future_date' };
 
+/** The bank's transfer ids: `tr_` and 16 random bytes, base64url. */
 export const TRANSFER_ID = /^tr_[A-Za-z0-9_-]{22}$/;
 
 /**

@@ -16,10 +16,12 @@ export function accountView(bank: BankData['bank'], a: Account) {
   };
 }
 
+/** A balance as `GET /accounts/{id}/balances` shows it. */
 export function balanceView(a: Account, asOf: string) {
   return { account_id: a.ref, available: jpy(a.balance), as_of: asOf };
 }
 
+/** A statement line as `GET /accounts/{id}/transactions` shows it. */
 export function transactionView(t: Transaction) {
   return { id: t.id, booked_at: t.bookedAt, date: t.date, description: t.description, amount: jpy(t.amount), balance_after: jpy(t.balanceAfter) };
 }

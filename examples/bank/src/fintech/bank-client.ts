@@ -2,6 +2,7 @@ import * as oauth from 'oauth4webapi';
 import type { Words } from '../bank-data.ts';
 import { checkUrl, insecureFor } from '../shared/loopback.ts';
 
+/** An account as the bank API lists it (the members the app reads). */
 export interface BankAccount {
   id: string;
   bank_name: Words;
@@ -11,8 +12,11 @@ export interface BankAccount {
   holder_name: string;
   nickname: Words;
 }
+/** Whole yen as digits, and the currency. */
 export interface Money { amount: string; currency: string }
+/** A statement line from the bank API. */
 export interface BankTransaction { id: string; date: string; description: string; amount: Money; balance_after: Money }
+/** A transfer the bank made, as it answers. */
 export interface BankTransfer { id: string; status: string; executed_at: string; instructed_amount: Money; creditor_name: string; debtor_account: { ref: string } }
 
 /**

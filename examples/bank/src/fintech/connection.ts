@@ -15,6 +15,7 @@ export interface Connection {
   connectedAt: number;
 }
 
+/** One account on the dashboard: what the bank said, and what could not be read. */
 export interface AccountSummary {
   account: BankAccount;
   label?: string;
@@ -22,6 +23,7 @@ export interface AccountSummary {
   transactions?: BankTransaction[];
 }
 
+/** The dashboard's data, or why there is none. */
 export type Dashboard =
   | { ok: true; accounts: AccountSummary[] }
   /** `ended`: the bank no longer honours the consent (withdrawn at the bank, or revoked); the connection is gone. */

@@ -2,6 +2,7 @@ import * as oauth from 'oauth4webapi';
 import type { PrivateEcJwk } from '../registration.ts';
 import { checkUrl, insecureFor } from '../shared/loopback.ts';
 
+/** Options of {@link createFapiClient}. */
 export interface FapiClientOptions {
   issuer: string;
   clientId: string;
@@ -25,6 +26,7 @@ export interface PendingAuthorization {
   expiresAt: number;
 }
 
+/** What the app keeps of a token response (server-side only). */
 export interface Tokens {
   accessToken: string;
   /** Epoch ms. */

@@ -32,6 +32,7 @@ export function createHttpIo(options: { authorizationServerOrigin: string }) {
 }
 export type HttpIo = ReturnType<typeof createHttpIo>;
 
+/** A non-HTML answer (the stylesheet). */
 export function sendText(res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'X-Content-Type-Options': 'nosniff', ...headers, 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
   res.end(body);

@@ -1,6 +1,7 @@
 import type { AccountType } from '../bank-data.ts';
 import { bi, html, type Html } from './html.ts';
 
+/** What every page's header needs. */
 export interface Chrome {
   appName: string;
   /** Whether the browser has a bank connection (the header then links to the dashboard and Send money). */
@@ -28,6 +29,7 @@ ${body}
 </html>`.value;
 }
 
+/** 預金種目 in both languages. */
 export const ACCOUNT_TYPE_WORDS: Record<AccountType, { ja: string; en: string }> = {
   ordinary: { ja: '普通', en: 'Ordinary' },
   current: { ja: '当座', en: 'Current' },

@@ -151,6 +151,7 @@ ${t.bankTransferId ? html`<dt>${bi('受付番号', 'Bank reference')}</dt><dd>${
 <p><a href="/">${bi('口座の概要へ戻る', 'Back to your accounts')}</a></p>`);
 }
 
+/** A page with one message and a way back. */
 export function messagePage(chrome: Chrome, title: Html, message: Html, back = '/'): string {
   return layout(chrome, title, html`<p>${message}</p><p><a href="${back}">${bi('戻る', 'Back')}</a></p>`);
 }

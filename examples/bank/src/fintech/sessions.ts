@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
+/** Options of {@link createSessions}. */
 export interface SessionOptions {
   /** Cookies are `Secure` and `__Host-` prefixed when the app is served over https. */
   secure: boolean;
@@ -12,6 +13,7 @@ export interface SessionOptions {
   secret?: Buffer;
 }
 
+/** One browser's session. */
 export interface Session<T> {
   id: string;
   /** The CSRF token of this session's forms: HMAC(id), nothing stored. */

@@ -13,6 +13,7 @@ export interface TransferInput {
   message?: string;
 }
 
+/** The fields of the Send money form. */
 export type TransferField = 'payee_name' | 'bank_code' | 'branch_code' | 'account_type' | 'account_number' | 'amount' | 'message';
 
 const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Co}\p{Cs}\u2028\u2029]/u;
