@@ -12,7 +12,8 @@
  *
  * `npm run bench -- identity` runs the identity benchmark instead (bench/identity/run.ts);
  * `npm run bench -- consent` the consent benchmark (bench/consent/run.ts);
- * `npm run bench -- ciba` the CIBA benchmark (bench/ciba/run.ts).
+ * `npm run bench -- ciba` the CIBA benchmark (bench/ciba/run.ts);
+ * `npm run bench -- sdk` the resource-server SDK benchmark (bench/sdk/run.ts).
  */
 import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -39,6 +40,11 @@ if (process.argv[2] === 'consent') {
 if (process.argv[2] === 'ciba') {
   const { runCibaBench } = await import('./ciba/run.ts');
   process.exit(await runCibaBench());
+}
+// `npm run bench -- sdk`: resource-server SDK verifications/s against a bare jose jwtVerify of the same JWT (bench/sdk/run.ts).
+if (process.argv[2] === 'sdk') {
+  const { runSdkBench } = await import('./sdk/run.ts');
+  process.exit(await runSdkBench());
 }
 
 const env = process.env;

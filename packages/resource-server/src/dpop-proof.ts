@@ -7,6 +7,7 @@
  */
 import { fail } from './errors.ts';
 import { sha256Base64url } from './encoding.ts';
+import type { TokenHashes } from './token-hashes.ts';
 import { canonicalPublicJwk, importPublicKey, isSupportedAlgorithm, parseJws, verifySignature } from './jws.ts';
 import { normalizeHtu } from './htu.ts';
 import type { DpopNonces, ReplayStore, SigningAlgorithm } from './types.ts';
@@ -17,6 +18,7 @@ export interface DpopProofVerifierOptions {
   toleranceSeconds: number;
   replayStore: ReplayStore;
   nonces: DpopNonces | undefined;
+  tokenHashes: TokenHashes;
   now?: () => number;
 }
 
@@ -44,25 +46,11 @@ interface ProofKey {
 
 /** Proof keys seen recently: clients reuse one key for many proofs, so import and thumbprint once. */
 const KEY_CACHE_SIZE = 1000;
-const TOKEN_HASH_CACHE_SIZE = 1000;
 const MAX_JTI_LENGTH = 256;
 
 export function createDpopProofVerifier(options: DpopProofVerifierOptions) {
   const now = options.now ?? Date.now;
   const keys = new Map<string, Promise<ProofKey>>();
-  // `ath` of recent tokens: a client presents one token many times, each with a new proof.
-  const tokenHashes = new Map<string, Promise<string>>();
-
-  function tokenHash(token: string): Promise<string> {
-    let hash = tokenHashes.get(token);
-    if (!hash) {
-      hash = sha256Base64url(token);
-      if (tokenHashes.size >= TOKEN_HASH_CACHE_SIZE) tokenHashes.delete(tokenHashes.keys().next().value!);
-      tokenHashes.set(token, hash);
-    }
-    return hash;
-  }
-
   function proofKey(jwk: Record<string, unknown>, alg: SigningAlgorithm): Promise<ProofKey> {
     const canonical = canonicalPublicJwk(jwk, alg) ?? fail('ERR_DPOP_PROOF_INVALID');
     const cacheKey = `${alg}${canonical}`;
@@ -93,7 +81,7 @@ export function createDpopProofVerifier(options: DpopProofVerifierOptions) {
         || typeof htm !== 'string' || typeof htu !== 'string' || typeof iat !== 'number'
         || typeof ath !== 'string' || (nonce !== undefined && typeof nonce !== 'string')) fail('ERR_DPOP_PROOF_INVALID');
       const key = proofKey(jwk as Record<string, unknown>, alg);
-      const expectedAth = tokenHash(input.accessToken);
+      const expectedAth = options.tokenHashes.hash(input.accessToken);
       // Both settle before this function returns; until then a rejection must not count as unhandled.
       key.catch(() => {});
 

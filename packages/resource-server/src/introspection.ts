@@ -2,7 +2,7 @@
  * Opaque access tokens, asked of the issuer (RFC 7662), authenticated with private_key_jwt
  * (RFC 7523 §2.2, `aud` = the issuer as FAPI 2.0 SP 5.3.2.1-8 wants), optionally with a signed
  * JWT answer (RFC 9701). An answer may be cached for `cacheSeconds`, keyed by the token's SHA-256
- * (the token itself is never kept), and never past the token's `exp`.
+ * (the cache holds no tokens), and never past the token's `exp`.
  *
  * Checks on an active answer: `iss` (when present) is the issuer, `aud` contains this API,
  * `exp` is in the future, `client_id` is present, and `token_type` (when present) is an access
@@ -10,7 +10,7 @@
  */
 import { SignJWT } from 'jose';
 import { fail, VerificationFailure } from './errors.ts';
-import { sha256Base64url } from './encoding.ts';
+import type { TokenHashes } from './token-hashes.ts';
 import { parseJsonObject, type IssuerHttp } from './http.ts';
 import type { IssuerKeys } from './issuer-keys.ts';
 import type { IssuerMetadataSource } from './issuer-metadata.ts';
@@ -26,6 +26,7 @@ export interface IntrospectionDeps extends IntrospectionOptions {
   http: IssuerHttp;
   metadata: IssuerMetadataSource;
   keys: IssuerKeys;
+  tokenHashes: TokenHashes;
   now?: () => number;
 }
 
@@ -104,7 +105,7 @@ export function createIntrospection(deps: IntrospectionDeps) {
 
   async function cachedAsk(token: string): Promise<Record<string, unknown>> {
     if (cacheMs <= 0) return ask(token);
-    const key = await sha256Base64url(token);
+    const key = await deps.tokenHashes.hash(token);
     const at = now();
     const hit = cache.get(key);
     if (hit && hit.expiresAtMs > at) return hit.answer;

@@ -16,6 +16,7 @@ import { createDpopProofVerifier, type CheckedProof } from './dpop-proof.ts';
 import { expectedHtu } from './htu.ts';
 import { DEFAULT_ALGORITHMS, isSupportedAlgorithm, looksLikeJws } from './jws.ts';
 import { createMemoryReplayStore } from './replay-store.ts';
+import { createTokenHashes } from './token-hashes.ts';
 import { checkCertificateBinding } from './certificate-binding.ts';
 import { authorizationDetailsOf, checkScopes, matchAuthorizationDetails, scopesOf } from './requirements.ts';
 import type { AccessTokenClaims, ResourceServer, ResourceServerOptions, SigningAlgorithm, TokenBinding, VerifiedAccess, VerifyOptions } from './types.ts';
@@ -64,9 +65,10 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
     issuer: options.issuer, audience: options.audience, algorithms, toleranceSeconds: tolerance, keys, now,
     cacheSize: options.verifiedTokenCacheSize ?? 1000,
   });
+  const tokenHashes = createTokenHashes();
   const introspection = options.introspection && createIntrospection({
     ...options.introspection,
-    issuer: options.issuer, audience: options.audience, algorithms, toleranceSeconds: tolerance, http, metadata, keys, now,
+    issuer: options.issuer, audience: options.audience, algorithms, toleranceSeconds: tolerance, http, metadata, keys, tokenHashes, now,
   });
   const nonces = options.dpop?.nonces;
   const proofs = createDpopProofVerifier({
@@ -75,6 +77,7 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
     toleranceSeconds: tolerance,
     replayStore: options.dpop?.replayStore ?? createMemoryReplayStore(),
     nonces,
+    tokenHashes,
     now,
   });
 

@@ -141,6 +141,18 @@ describe('RFC 9068 §4: JWT access token validation', () => {
     }
   });
 
+  it('a JWT verified once is still checked for expiry at every use, and its claims cannot be changed by a handler', async () => {
+    let clock = Date.now();
+    const timed = server({ now: () => clock } as Partial<ResourceServerOptions>);
+    const token = await bound({ exp: Math.floor(clock / 1000) + 30 });
+    const access = await timed.verify(await dpopRequest(token, key, { iat: Math.floor(clock / 1000) }));
+    assert.ok(Object.isFrozen(access.claims) && Object.isFrozen(access.claims.cnf));
+    assert.throws(() => { (access.claims as { sub?: string }).sub = 'someone-else'; }, TypeError);
+    await timed.verify(await dpopRequest(token, key, { iat: Math.floor(clock / 1000) }));
+    clock += 40_000;
+    await refused(timed.verify(await dpopRequest(token, key, { iat: Math.floor(clock / 1000) })), 'ERR_TOKEN_EXPIRED', invalidToken);
+  });
+
   it('PS256 and EdDSA issuer keys verify too; a key published for another alg does not', async () => {
     for (const alg of ['PS256', 'EdDSA'] as const) {
       const k = await issuerKey(alg);
