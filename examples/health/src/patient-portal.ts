@@ -158,8 +158,9 @@ export function createPatientPortal(options: PatientPortalOptions): PatientPorta
       c.canRead.filter((t): t is RecordType => t !== 'Patient'), RECORD_TYPES));
     if (read.kind === 'ended') return redirect(res, '/');
     if (read.kind === 'unreachable' || !read.value.ok) {
-      const problem = read.kind === 'ok' && !read.value.ok && read.value.error === 'forbidden' ? words.forbidden : words.unreachable;
-      return sendPage(res, 503, messagePage(ctx, words.recordsTitle, problem));
+      const error = read.kind === 'ok' && !read.value.ok ? read.value.error : 'unavailable';
+      const [status, problem] = error === 'forbidden' ? [403, words.forbidden] : error === 'patient_not_found' ? [404, words.noPatientRecord] : [503, words.unreachable];
+      return sendPage(res, status, messagePage(ctx, words.recordsTitle, problem));
     }
     const today = new Date(Date.now() + offsetMs(utcOffset)).toISOString().slice(0, 10);
     // A refused form: 400 for what the portal caught, the API's own status for what it refused.
@@ -178,12 +179,14 @@ export function createPatientPortal(options: PatientPortalOptions): PatientPorta
     }
   }
 
-  async function callback(req: IncomingMessage, res: ServerResponse, url: URL, ctx: PageContext): Promise<void> {
-    const words = WORDS[ctx.lang];
+  async function callback(req: IncomingMessage, res: ServerResponse, url: URL, lang: Lang): Promise<void> {
+    const words = WORDS[lang];
     const session = sessions.read(req);
     const pending = session?.pending;
     // A callback this browser did not start (or started too long ago) is not finished here.
     if (!session || !pending) return redirect(res, '/');
+    // The page of a failed sign-in offers signing in again: its form needs this session's token.
+    const ctx: PageContext = { lang, csrf: session.csrf, signedIn: false };
     session.pending = undefined;
     let signed;
     try {
@@ -221,7 +224,7 @@ export function createPatientPortal(options: PatientPortalOptions): PatientPorta
       for (let attempt = 0; ; attempt += 1) {
         try {
           const response = await oauth.protectedResourceRequest(token, 'POST', url, new Headers({ 'content-type': 'application/fhir+json', accept: 'application/fhir+json' }),
-            JSON.stringify(parsed.resource), { DPoP: dpop, signal: aborter.signal, ...insecureFor(url) });
+            JSON.stringify(parsed.resource), { DPoP: dpop, signal: AbortSignal.any([aborter.signal, AbortSignal.timeout(10_000)]), ...insecureFor(url) });
           await response.body?.cancel();
           return response.status;
         } catch (err) {
@@ -273,7 +276,7 @@ export function createPatientPortal(options: PatientPortalOptions): PatientPorta
       res.end(PORTAL_STYLE);
       return;
     }
-    if (path === '/callback' && method === 'GET') return callback(req, res, url, { lang, csrf: '', signedIn: false });
+    if (path === '/callback' && method === 'GET') return callback(req, res, url, lang);
 
     if (method === 'POST') {
       const anonymous: PageContext = { lang, csrf: '', signedIn: false };

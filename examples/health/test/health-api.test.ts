@@ -246,6 +246,7 @@ describe('health API: what a token allows (a SMART scope and a fhir_record_acces
 
     const v1 = await tokenFor(key, { scope: 'patient/Patient.read patient/Condition.read' });
     assert.equal((await get('/Condition?patient=p-0001', v1, { key })).status, 200, 'SMART v1 .read');
+    assert.equal((await get('/Condition?patient=p-0001', v1, { key, scheme: 'dpop' })).status, 200, 'the scheme in any case');
     assertChallenge(await get('/Observation?patient=p-0001', v1, { key }), 403, 'insufficient_scope');
 
     for (const scope of ['patient/*.rs', 'patient/*.read', 'user/Condition.rs', 'patient/Condition.r', 'patient/Condition.c', '']) {

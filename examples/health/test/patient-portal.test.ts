@@ -126,6 +126,7 @@ describe('patient portal: signing in through Sekisho (stub)', () => {
       assert.equal(denied.status, 403);
       assert.match(denied.text_, /You did not allow access at Sekisho/);
       assert.equal(w.stub.tokenRequests.length, 0);
+      assert.equal((await b.post('/login', { csrf: b.csrf() })).status, 303, 'the page offers signing in again, with a working form');
 
       const stranger = createBrowser(w.site.origin);
       const unasked = await stranger.get('/callback?code=x&state=y&iss=z');
@@ -153,6 +154,29 @@ describe('patient portal: signing in through Sekisho (stub)', () => {
       await other.get('/');
       assert.equal((await b.post('/login', { csrf: other.csrf() })).status, 403, 'another session\'s token');
       assert.equal(w.stub.pushed.length, 0);
+    } finally {
+      await w.close();
+    }
+  });
+});
+
+describe('patient portal: when something is missing', () => {
+  it('says so when Sekisho cannot be reached, and when the API holds no record of the chosen patient', async () => {
+    const w = await world({ patient: { id: 'x', label: '架空 四郎', ref: 'p-0404' } });
+    try {
+      const b = createBrowser(w.site.origin);
+      await signIn(w, b);
+      const nobody = await b.get('/?lang=en');
+      assert.equal(nobody.status, 404);
+      assert.match(nobody.text_, /holds no record of the patient chosen/);
+      await w.stub.close();
+      const down = await b.get('/');
+      assert.equal(down.status, 503);
+      assert.match(down.text_, /could not be reached/);
+      const other = createBrowser(w.site.origin);
+      await other.get('/');
+      const login = await other.post('/login', { csrf: other.csrf() });
+      assert.equal(login.status, 503, 'the pushed authorization request cannot be made');
     } finally {
       await w.close();
     }

@@ -32,7 +32,8 @@ export function smartScopes(type: ResourceType, action: FhirAction): { v2: strin
  */
 function scopeToRequire(request: Request, type: ResourceType, action: FhirAction): string {
   const { v2, v1 } = smartScopes(type, action);
-  const [, token] = /^DPoP ([\x21-\x7e]+)$/.exec(request.headers.get('authorization') ?? '') ?? [];
+  // Schemes are case-insensitive (RFC 9110 §11.1), as the SDK reads them.
+  const [, token] = /^dpop ([\x21-\x7e]+)$/i.exec(request.headers.get('authorization') ?? '') ?? [];
   let scope: unknown;
   try { scope = token ? decodeJwt(token).scope : undefined; } catch { scope = undefined; }
   const scopes = typeof scope === 'string' ? scope.split(' ') : [];

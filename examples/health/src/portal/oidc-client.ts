@@ -12,6 +12,8 @@ export interface PortalClientOptions {
   audience: string;
   /** Aborts every request when the portal closes. */
   signal: AbortSignal;
+  /** Gives up on Sekisho after this long, milliseconds (default 10 000): a page never waits for ever. */
+  timeoutMs?: number;
 }
 
 /** What the portal keeps of a sign-in between the redirect to Sekisho and the callback. */
@@ -55,9 +57,11 @@ export function createPortalClient(options: PortalClientOptions) {
   let key: Promise<oauth.PrivateKey> | undefined;
   let metadata: Promise<oauth.AuthorizationServer> | undefined;
   const auth = async () => oauth.PrivateKeyJwt(await (key ??= importPrivateKey(jwk)));
+  /** The portal's closing, or the time limit of one call, whichever comes first. */
+  const signal = () => AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs ?? 10_000)]);
 
   async function discover(): Promise<oauth.AuthorizationServer> {
-    const response = await oauth.discoveryRequest(issuer, { algorithm: 'oidc', signal: options.signal, ...insecureFor(issuer) });
+    const response = await oauth.discoveryRequest(issuer, { algorithm: 'oidc', signal: signal(), ...insecureFor(issuer) });
     const as = await oauth.processDiscoveryResponse(issuer, response);
     for (const endpoint of [as.pushed_authorization_request_endpoint, as.authorization_endpoint, as.token_endpoint]) {
       if (!endpoint) throw new PortalOAuthError('invalid_response');
@@ -118,7 +122,7 @@ export function createPortalClient(options: PortalClientOptions) {
           state: pending.state, nonce: pending.nonce,
         };
         const par = await withNonceRetry(async () => oauth.processPushedAuthorizationResponse(as, client,
-          await oauth.pushedAuthorizationRequest(as, client, await auth(), params, { DPoP, signal: options.signal, ...insecureFor(as.pushed_authorization_request_endpoint) })));
+          await oauth.pushedAuthorizationRequest(as, client, await auth(), params, { DPoP, signal: signal(), ...insecureFor(as.pushed_authorization_request_endpoint) })));
         const url = new URL(as.authorization_endpoint!);
         url.searchParams.set('client_id', options.clientId);
         url.searchParams.set('request_uri', par.request_uri);
@@ -135,7 +139,7 @@ export function createPortalClient(options: PortalClientOptions) {
         const params = oauth.validateAuthResponse(as, client, callbackUrl, pending.state);
         const DPoP = oauth.DPoP(client, pending.dpopKeys);
         const tokens = await withNonceRetry(async () => oauth.processAuthorizationCodeResponse(as, client,
-          await oauth.authorizationCodeGrantRequest(as, client, await auth(), params, options.redirectUri, pending.verifier, { DPoP, signal: options.signal, ...insecureFor(as.token_endpoint) }),
+          await oauth.authorizationCodeGrantRequest(as, client, await auth(), params, options.redirectUri, pending.verifier, { DPoP, signal: signal(), ...insecureFor(as.token_endpoint) }),
           { expectedNonce: pending.nonce, requireIdToken: true }));
         const claims = oauth.getValidatedIdTokenClaims(tokens);
         if (!claims) throw new PortalOAuthError('invalid_response');
@@ -152,7 +156,7 @@ export function createPortalClient(options: PortalClientOptions) {
         const DPoP = oauth.DPoP(client, dpopKeys);
         const tokens = await withNonceRetry(async () => oauth.processRefreshTokenResponse(as, client,
           await oauth.refreshTokenGrantRequest(as, client, await auth(), refreshToken, {
-            DPoP, signal: options.signal, additionalParameters: { resource: options.audience }, ...insecureFor(as.token_endpoint),
+            DPoP, signal: signal(), additionalParameters: { resource: options.audience }, ...insecureFor(as.token_endpoint),
           })));
         return signedIn(tokens, sub);
       } catch (err) {
@@ -173,10 +177,10 @@ export function createPortalClient(options: PortalClientOptions) {
         checkUrl('grant_management_endpoint', endpoint);
         const DPoP = oauth.DPoP(client, await oauth.generateKeyPair('ES256'));
         const management = await withNonceRetry(async () => oauth.processClientCredentialsResponse(as, client,
-          await oauth.clientCredentialsGrantRequest(as, client, await auth(), { scope: 'grant_management_revoke' }, { DPoP, signal: options.signal, ...insecureFor(as.token_endpoint) })));
+          await oauth.clientCredentialsGrantRequest(as, client, await auth(), { scope: 'grant_management_revoke' }, { DPoP, signal: signal(), ...insecureFor(as.token_endpoint) })));
         const url = new URL(`${endpoint.replace(/\/$/, '')}/${encodeURIComponent(grantId)}`);
         const response = await withNonceRetry(() => oauth.protectedResourceRequest(management.access_token, 'DELETE', url, undefined, undefined, {
-          DPoP, signal: options.signal, ...insecureFor(url),
+          DPoP, signal: signal(), ...insecureFor(url),
         }));
         await response.body?.cancel();
         if (response.status === 204) return 'revoked';
