@@ -3,8 +3,13 @@ import { createClinicApp } from '../../health/src/clinic-app.ts';
 import { createHealthApi } from '../../health/src/health-api.ts';
 import { clinicClientMetadata, healthResourceServer } from '../../health/src/registration.ts';
 import { SAMPLE_RECORDS } from '../../health/src/sample-records.ts';
+import { createBankApi } from '../../bank/src/bank-api.ts';
+import { createFintechApp } from '../../bank/src/fintech-app.ts';
+import { bankIntrospectionClientMetadata, bankResourceServer, fintechClientMetadata } from '../../bank/src/registration.ts';
+import { SAMPLE_LABELS, SAMPLE_REFS, sampleAccounts } from '../../bank/src/sample-accounts.ts';
+import { importJWK } from 'jose';
 import { newClientKey, registerDemoClient } from './clients.ts';
-import { CLINIC_NOTICE } from './notices.ts';
+import { CLINIC_NOTICE, FINTECH_NOTICE } from './notices.ts';
 import { createPeople, registerParent, type DemoPerson } from './people.ts';
 import { serve } from './listen.ts';
 import { startDemoSekisho, type DemoSekisho } from './sekisho.ts';
@@ -13,6 +18,8 @@ export interface DemoPorts {
   sekisho: number;
   clinic: number;
   healthApi: number;
+  fintech: number;
+  bankApi: number;
 }
 
 export interface DemoOptions {
@@ -27,7 +34,7 @@ export interface DemoOptions {
 export interface Demo {
   /** The running Sekisho, for what the demo's own test checks. */
   sekisho: DemoSekisho['app'];
-  urls: { sekisho: string; clinic: string; healthApi: string };
+  urls: { sekisho: string; clinic: string; healthApi: string; fintech: string; bankApi: string };
   people: DemoPerson[];
   doctor: { id: string; password: string };
   close(): Promise<void>;
@@ -47,17 +54,25 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     sekisho: `http://localhost:${ports.sekisho}`,
     clinic: local(ports.clinic),
     healthApi: `${local(ports.healthApi)}/fhir`,
+    fintech: local(ports.fintech),
+    bankApi: `${local(ports.bankApi)}/v1`,
   };
 
   const sekisho = await startDemoSekisho({
     port: ports.sekisho, host, dataDir: options.dataDir,
-    resourceServers: [healthResourceServer({ audience: urls.healthApi })],
+    resourceServers: [
+      healthResourceServer({ audience: urls.healthApi }),
+      bankResourceServer({ audience: urls.bankApi, introspectionClientId: 'bank-api-demo' }),
+    ],
   });
   const closers: Array<() => Promise<void> | void> = [() => sekisho.close()];
   try {
+    const bankAccount = (ref: string) => ({ kind: 'bank_account', ref, label: SAMPLE_LABELS[ref]! });
     const people = await createPeople(sekisho.app, [
+      { username: 'hanako', name: '架空 花子', role: 'bank customer with two accounts', email: 'hanako@kakuu.example',
+        links: [bankAccount(SAMPLE_REFS.hanakoMain), bankAccount(SAMPLE_REFS.hanakoSavings)] },
       { username: 'taro', name: '架空 太郎', role: 'patient p-0001; parent of jiro', email: 'taro@kakuu.example',
-        links: [{ kind: 'fhir_patient', ref: 'p-0001', label: '架空 太郎 (p-0001)' }] },
+        links: [{ kind: 'fhir_patient', ref: 'p-0001', label: '架空 太郎 (p-0001)' }, bankAccount(SAMPLE_REFS.taroMain)] },
       { username: 'jiro', name: '架空 次郎', role: 'child, patient p-0003 (taro decides for him)', email: 'jiro@kakuu.example',
         links: [{ kind: 'fhir_patient', ref: 'p-0003', label: '架空 次郎 (p-0003)' }] },
     ]);
@@ -76,6 +91,27 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       issuer: urls.sekisho, audience: urls.healthApi, publicUrl: urls.healthApi, data: SAMPLE_RECORDS, log: (l) => log('health-api', l),
     });
     for (const [handler, port] of [[clinic.handler, ports.clinic], [healthApi, ports.healthApi]] as const) {
+      const s = await serve(handler, host, port);
+      closers.push(() => s.close());
+    }
+
+    // Open banking: the fintech app (FAPI 2.0 Message Signing) and the bank API (opaque tokens,
+    // introspected as its own client, so a disconnect stops access at once).
+    const fintechKey = await newClientKey('fintech');
+    const bankKey = await newClientKey('bank-api');
+    const fintech = createFintechApp({
+      issuer: urls.sekisho, clientId: 'fintech-demo', privateJwk: fintechKey, publicUrl: urls.fintech,
+      bankApiUrl: urls.bankApi, bankAudience: urls.bankApi, log: (e) => log('fintech', e),
+    });
+    closers.push(() => fintech.close());
+    await registerDemoClient(sekisho.app, fintechClientMetadata({ clientId: 'fintech-demo', privateJwk: fintechKey, redirectUri: fintech.redirectUri }), FINTECH_NOTICE);
+    await registerDemoClient(sekisho.app, bankIntrospectionClientMetadata({ clientId: 'bank-api-demo', privateJwk: bankKey }));
+    const bankApi = createBankApi({
+      issuer: urls.sekisho, audience: urls.bankApi, publicUrl: urls.bankApi, data: sampleAccounts(),
+      introspection: { clientId: 'bank-api-demo', privateKey: await importJWK(bankKey, 'ES256') as CryptoKey, kid: bankKey.kid },
+      log: (l) => log('bank-api', l),
+    });
+    for (const [handler, port] of [[fintech.handler, ports.fintech], [bankApi, ports.bankApi]] as const) {
       const s = await serve(handler, host, port);
       closers.push(() => s.close());
     }

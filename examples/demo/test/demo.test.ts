@@ -21,7 +21,10 @@ describe('npm run demo', () => {
     dataDir = join(mkdtempSync(join(tmpdir(), 'sekisho-demo-test-')), 'demo-data');
     demo = await startDemo({
       host, dataDir,
-      ports: { sekisho: await freePort(host), clinic: await freePort(host), healthApi: await freePort(host) },
+      ports: {
+        sekisho: await freePort(host), clinic: await freePort(host), healthApi: await freePort(host),
+        fintech: await freePort(host), bankApi: await freePort(host),
+      },
     });
   });
   after(async () => {
@@ -29,13 +32,22 @@ describe('npm run demo', () => {
     rmSync(join(dataDir, '..'), { recursive: true, force: true });
   });
 
-  it('serves Sekisho with the example resource servers and the clinic registered', async () => {
+  it('serves Sekisho with the example clients registered and its data in the folder it was given', async () => {
     const discovery = await (await fetch(`${demo.urls.sekisho}/.well-known/openid-configuration`)).json() as Record<string, unknown>;
     assert.equal(discovery.issuer, demo.urls.sekisho);
     assert.deepEqual(discovery.backchannel_token_delivery_modes_supported, ['poll', 'ping']);
     assert.ok(existsSync(dataDir), 'the demo keeps its data in the folder it was given');
     const clients = await createClientsRepository(demo.sekisho.storage.db).list();
-    assert.ok(clients.some((c) => c.client_id === 'clinic-demo'));
+    for (const id of ['clinic-demo', 'fintech-demo', 'bank-api-demo']) assert.ok(clients.some((c) => c.client_id === id), id);
+  });
+
+  it('the fintech app offers to connect a bank, and the bank API refuses a request without a token', async () => {
+    const home = await fetch(`${demo.urls.fintech}/`);
+    assert.equal(home.status, 200);
+    assert.match(await home.text(), /架空銀行/);
+    const api = await fetch(`${demo.urls.bankApi}/accounts`);
+    assert.equal(api.status, 401);
+    assert.match(api.headers.get('www-authenticate') ?? '', /DPoP/);
   });
 
   it('the clinic asks its doctor to sign in, and the health API refuses a request without a token', async () => {
