@@ -100,12 +100,15 @@ export function withConsent(deps: ConsentPolicyDeps, durationOf: DurationOf, act
       if (((code as { rar?: Array<{ type?: unknown }> }).rar ?? []).some((d) => consent.detailTypes.get(String(d.type))?.oneTime)) return false;
       return !code.grantId || (await durationOf(code.grantId)) !== 'once';
     },
-    // Guardian or proxy consent: the token names the delegate who allowed it (RFC 8693 §4.1 `act`),
-    // in JWT access tokens and in introspection.
+    // In JWT access tokens and in introspection: the grant the token came from (Grant Management:
+    // an API can tell which consent it acts under, e.g. to execute a one-time payment once; the id
+    // is random and says nothing about the person), and for guardian or proxy consent the delegate
+    // who allowed it (RFC 8693 §4.1 `act`).
     async extraTokenClaims(_ctx, token) {
       const grantId = (token as { grantId?: string }).grantId;
-      const actor = grantId ? await actorOf(grantId) : undefined;
-      return actor ? { act: { sub: actor } } : undefined;
+      if (!grantId) return undefined;
+      const actor = await actorOf(grantId);
+      return { grant_id: grantId, ...(actor ? { act: { sub: actor } } : {}) };
     },
     discovery: { ...configuration.discovery, ...grantManagementDiscovery(config.issuer, GRANT_MANAGEMENT_PATH) },
     features: {

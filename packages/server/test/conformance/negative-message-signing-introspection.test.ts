@@ -126,7 +126,7 @@ async function tokensFor(tc: TestClient, extra: Record<string, string | undefine
   assert.ok(code, `no code: ${cb}`);
   const r = await redeem(tc, code, p.verifier);
   assert.equal(r.status, 200, r.text);
-  return r.json as { access_token: string; refresh_token?: string; id_token?: string; token_type: string; scope?: string };
+  return r.json as { access_token: string; refresh_token?: string; id_token?: string; token_type: string; scope?: string; grant_id?: string };
 }
 
 async function introspect(caller: TestClient, token: string, headers: Record<string, string> = {}): Promise<Reply> {
@@ -309,16 +309,19 @@ describe('M4 JWT introspection responses', () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('I1 introspection', () => {
-  let userTokens: { access_token: string; refresh_token?: string };
+  let userTokens: { access_token: string; refresh_token?: string; grant_id?: string };
   before(async () => { userTokens = await tokensFor(owner, { scope: 'openid offline_access', prompt: 'consent' }); });
 
-  it('I1: control — the token\'s own client sees active, scope, client_id, sub, exp, iat, cnf, token_type', async () => {
+  it('I1: control — the token\'s own client sees active, scope, client_id, sub, exp, iat, cnf, token_type and grant_id', async () => {
     const r = await introspect(owner, userTokens.access_token);
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.active, true);
-    for (const field of ['scope', 'client_id', 'sub', 'exp', 'iat', 'cnf', 'token_type']) assert.ok(r.json[field] !== undefined, `field ${field}: ${r.text}`);
+    for (const field of ['scope', 'client_id', 'sub', 'exp', 'iat', 'cnf', 'token_type', 'grant_id']) assert.ok(r.json[field] !== undefined, `field ${field}: ${r.text}`);
     assert.equal(r.json.sub, user.id);
     assert.equal(r.json.token_type, 'DPoP');
+    // Grant Management: the grant the token came from, as the token response named it.
+    assert.ok(userTokens.grant_id);
+    assert.equal(r.json.grant_id, userTokens.grant_id);
   });
 
   it('I1: a third client introspecting another client\'s access or refresh token sees only {"active":false}', async () => {
