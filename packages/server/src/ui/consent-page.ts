@@ -101,7 +101,7 @@ function detailBlock(lang: Lang, d: DetailItem, detailType: ConsentPageInput['de
   const type = detailType(d.type)!;
   const id = (g: string, n: number) => `ad-${d.index}-${g}-${n}`;
   return html`<div class="detail">
-<p><span class="item-label">${type.label.short[lang]}</span>${type.label.sensitive ? html` <span class="badge sensitive">${t(lang, 'consent.sensitive')}</span>` : ''}<br><span class="muted">${type.label.long[lang]}</span>${purposeLine(d.purposes)}</p>
+<p><span class="item-label">${type.title?.(lang, d.detail) ?? type.label.short[lang]}</span>${type.label.sensitive ? html` <span class="badge sensitive">${t(lang, 'consent.sensitive')}</span>` : ''}<br><span class="muted">${type.label.long[lang]}</span>${purposeLine(d.purposes)}</p>
 ${new Html(String(type.render(lang, d.detail)))}
 ${d.optional ? html`<div class="choice"><input type="checkbox" name="ad.${d.index}.include" value="yes" id="ad-${d.index}-include"> <label for="ad-${d.index}-include">${t(lang, 'consent.detail.include')}</label></div>` : ''}
 ${d.groups.map((g) => html`<fieldset class="choices"><legend>${g.label[lang]}</legend>

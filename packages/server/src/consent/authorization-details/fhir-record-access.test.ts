@@ -92,6 +92,12 @@ describe('fhir_record_access', () => {
     assert.match(type.render('ja', detailOf({ ...valid, actions: ['search'] })), /検索（記録の変更はできません）/);
   });
 
+  it('titles a detail by what it asks: "see" without create, "see and add" with it (the consent screen\'s heading)', () => {
+    assert.equal(type.title!('en', detailOf({ ...valid, actions: ['read', 'search'] })), 'See your health records');
+    assert.equal(type.title!('ja', detailOf({ ...valid, actions: ['create'] })), '診療記録の参照と追加');
+    assert.equal(type.title!('en', detailOf({ ...valid, actions: ['read', 'create'] })), 'See and add to your health records');
+  });
+
   it('summarises a granted detail with the record types and the patient', () => {
     const granted = { ...valid, resource_types: ['Patient', 'AllergyIntolerance'], patient: { id: 'p1', label: '山田 花子' } };
     assert.equal(type.summary('ja', granted), '診療記録の参照（山田 花子：基本情報、アレルギー・副作用歴）');

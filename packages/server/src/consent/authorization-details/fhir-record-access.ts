@@ -101,12 +101,15 @@ ${hosts.length ? html`<dt>${w.where}</dt><dd>${joinWords(lang, hosts)}</dd>` : '
 </dl>`.value;
   },
 
+  title(lang, detail) {
+    return stringsOf(detail.actions).includes('create') ? WORDS[lang].adds : label.short[lang];
+  },
+
   summary(lang, granted) {
     // 「山田 花子：基本情報、服薬」: the patient, then the records (a record name may hold a ・).
     const records = joinWords(lang, recordWords(lang, granted.resource_types));
     const patient = labelOf(granted.patient);
-    const title = stringsOf(granted.actions).includes('create') ? WORDS[lang].adds : label.short[lang];
-    return `${title}${aside(lang, [patient, records].filter(Boolean).join(lang === 'ja' ? '：' : ': '))}`;
+    return `${fhirRecordAccess.title!(lang, granted)}${aside(lang, [patient, records].filter(Boolean).join(lang === 'ja' ? '：' : ': '))}`;
   },
 
   grant(detail, selected, groups) {

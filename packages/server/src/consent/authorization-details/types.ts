@@ -46,6 +46,11 @@ export interface AuthorizationDetailType {
    */
   render(lang: Lang, detail: Record<string, unknown>): string;
   /**
+   * The heading of one requested detail when it depends on what the detail asks (e.g. "see and add
+   * to your health records" when `create` is among its actions); default `label.short`.
+   */
+  title?(lang: Lang, detail: Record<string, unknown>): string;
+  /**
    * One line of plain text (not HTML: the caller escapes it) for a granted detail, e.g.
    * "口座情報の参照（普通 ****4567）". Tolerates details stored by older versions.
    */
