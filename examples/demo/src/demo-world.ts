@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createClinicApp } from '../../health/src/clinic-app.ts';
 import { createHealthApi } from '../../health/src/health-api.ts';
-import { clinicClientMetadata, healthResourceServer } from '../../health/src/registration.ts';
+import { createPatientPortal } from '../../health/src/patient-portal.ts';
+import { clinicClientMetadata, healthResourceServer, portalClientMetadata } from '../../health/src/registration.ts';
 import { SAMPLE_RECORDS } from '../../health/src/sample-records.ts';
 import { createBankApi } from '../../bank/src/bank-api.ts';
 import { createFintechApp } from '../../bank/src/fintech-app.ts';
@@ -9,7 +10,7 @@ import { bankIntrospectionClientMetadata, bankResourceServer, fintechClientMetad
 import { SAMPLE_LABELS, SAMPLE_REFS, sampleAccounts } from '../../bank/src/sample-accounts.ts';
 import { importJWK } from 'jose';
 import { newClientKey, registerDemoClient } from './clients.ts';
-import { CLINIC_NOTICE, FINTECH_NOTICE } from './notices.ts';
+import { CLINIC_NOTICE, FINTECH_NOTICE, PORTAL_NOTICE } from './notices.ts';
 import { createPeople, registerParent, type DemoPerson } from './people.ts';
 import { serve } from './listen.ts';
 import { startDemoSekisho, type DemoSekisho } from './sekisho.ts';
@@ -18,6 +19,7 @@ export interface DemoPorts {
   sekisho: number;
   clinic: number;
   healthApi: number;
+  portal: number;
   fintech: number;
   bankApi: number;
 }
@@ -34,7 +36,7 @@ export interface DemoOptions {
 export interface Demo {
   /** The running Sekisho, for what the demo's own test checks. */
   sekisho: DemoSekisho['app'];
-  urls: { sekisho: string; clinic: string; healthApi: string; fintech: string; bankApi: string };
+  urls: { sekisho: string; clinic: string; healthApi: string; portal: string; fintech: string; bankApi: string };
   people: DemoPerson[];
   doctor: { id: string; password: string };
   close(): Promise<void>;
@@ -54,6 +56,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     sekisho: `http://localhost:${ports.sekisho}`,
     clinic: local(ports.clinic),
     healthApi: `${local(ports.healthApi)}/fhir`,
+    portal: local(ports.portal),
     fintech: local(ports.fintech),
     bankApi: `${local(ports.bankApi)}/v1`,
   };
@@ -90,7 +93,15 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     const healthApi = createHealthApi({
       issuer: urls.sekisho, audience: urls.healthApi, publicUrl: urls.healthApi, data: SAMPLE_RECORDS, log: (l) => log('health-api', l),
     });
-    for (const [handler, port] of [[clinic.handler, ports.clinic], [healthApi, ports.healthApi]] as const) {
+    // The health-record service's own patient portal (an OpenID Connect client of Sekisho, FAPI 2.0).
+    const portalKey = await newClientKey('portal');
+    const portal = createPatientPortal({
+      issuer: urls.sekisho, clientId: 'portal-demo', privateJwk: portalKey, publicUrl: urls.portal,
+      healthApiUrl: urls.healthApi, healthApiAudience: urls.healthApi, log: (e) => log('portal', e),
+    });
+    closers.push(() => portal.close());
+    await registerDemoClient(sekisho.app, portalClientMetadata({ clientId: 'portal-demo', privateJwk: portalKey, publicUrl: urls.portal }), PORTAL_NOTICE);
+    for (const [handler, port] of [[clinic.handler, ports.clinic], [healthApi, ports.healthApi], [portal.handler, ports.portal]] as const) {
       const s = await serve(handler, host, port);
       closers.push(() => s.close());
     }

@@ -9,6 +9,7 @@
  *                        http://localhost:PORT, a secure context in which browsers allow passkeys)
  *   DEMO_SEKISHO_PORT    default 3000
  *   DEMO_CLINIC_PORT     default 4000      DEMO_HEALTH_API_PORT   default 4001
+ *   DEMO_PORTAL_PORT     default 4002
  *   DEMO_FINTECH_PORT    default 4100      DEMO_BANK_API_PORT     default 4101
  *   DEMO_DATA_DIR        default .demo-data (at the repository root)
  *   DEMO_LOG             1: print the example apps' request logs
@@ -36,6 +37,7 @@ const ports: DemoPorts = {
   sekisho: port('DEMO_SEKISHO_PORT', 3000),
   clinic: port('DEMO_CLINIC_PORT', 4000),
   healthApi: port('DEMO_HEALTH_API_PORT', 4001),
+  portal: port('DEMO_PORTAL_PORT', 4002),
   fintech: port('DEMO_FINTECH_PORT', 4100),
   bankApi: port('DEMO_BANK_API_PORT', 4101),
 };

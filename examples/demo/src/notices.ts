@@ -1,3 +1,8 @@
+import { HEALTH_SCOPES } from '../../health/src/registration.ts';
+
+/** Notice items for scopes, each serving the given purposes. */
+const scopeItems = (scopes: string[], purposes: string[], optional = false) => scopes.map((s) => ({ item: `scope:${s}`, purposes, optional }));
+
 /**
  * What each fictional client tells people on Sekisho's consent screen (a consent notice, see
  * docs/consent-notices.md). Every company, registration number and address here is made up; the
@@ -14,6 +19,7 @@ export const CLINIC_NOTICE = {
   ],
   data: [
     { item: 'scope:openid', purposes: ['care'], optional: false },
+    ...scopeItems(HEALTH_SCOPES.read, ['care']),
     { item: 'authorization_details:fhir_record_access', purposes: ['care'], optional: false },
   ],
   recipients: [],
@@ -57,6 +63,8 @@ export const PORTAL_NOTICE = {
   ],
   data: [
     { item: 'scope:openid', purposes: ['own-records'], optional: false },
+    { item: 'scope:offline_access', purposes: ['own-records'], optional: false },
+    ...scopeItems([...HEALTH_SCOPES.read, ...HEALTH_SCOPES.create], ['own-records']),
     { item: 'authorization_details:fhir_record_access', purposes: ['own-records'], optional: false },
   ],
   recipients: [],

@@ -22,7 +22,7 @@ describe('npm run demo', () => {
     demo = await startDemo({
       host, dataDir,
       ports: {
-        sekisho: await freePort(host), clinic: await freePort(host), healthApi: await freePort(host),
+        sekisho: await freePort(host), clinic: await freePort(host), healthApi: await freePort(host), portal: await freePort(host),
         fintech: await freePort(host), bankApi: await freePort(host),
       },
     });
@@ -38,7 +38,7 @@ describe('npm run demo', () => {
     assert.deepEqual(discovery.backchannel_token_delivery_modes_supported, ['poll', 'ping']);
     assert.ok(existsSync(dataDir), 'the demo keeps its data in the folder it was given');
     const clients = await createClientsRepository(demo.sekisho.storage.db).list();
-    for (const id of ['clinic-demo', 'fintech-demo', 'bank-api-demo']) assert.ok(clients.some((c) => c.client_id === id), id);
+    for (const id of ['clinic-demo', 'portal-demo', 'fintech-demo', 'bank-api-demo']) assert.ok(clients.some((c) => c.client_id === id), id);
   });
 
   it('the fintech app offers to connect a bank, and the bank API refuses a request without a token', async () => {
@@ -50,10 +50,11 @@ describe('npm run demo', () => {
     assert.match(api.headers.get('www-authenticate') ?? '', /DPoP/);
   });
 
-  it('the clinic asks its doctor to sign in, and the health API refuses a request without a token', async () => {
+  it('the clinic asks its doctor to sign in, the patient portal answers, and the health API refuses a request without a token', async () => {
     const clinic = await fetch(`${demo.urls.clinic}/`, { redirect: 'manual' });
     assert.equal(clinic.status, 303);
     assert.equal(new URL(clinic.headers.get('location')!, demo.urls.clinic).pathname, '/login');
+    assert.equal((await fetch(`${demo.urls.portal}/`)).status, 200);
     const api = await fetch(`${demo.urls.healthApi}/Patient/p-0001`);
     assert.equal(api.status, 401);
     assert.match(api.headers.get('www-authenticate') ?? '', /DPoP/);
