@@ -42,6 +42,7 @@ export const FINTECH_NOTICE = {
   ],
   data: [
     { item: 'scope:openid', purposes: ['household-book'], optional: false },
+    { item: 'scope:offline_access', purposes: ['household-book'], optional: false },
     { item: 'authorization_details:account_information', purposes: ['household-book'], optional: false },
     { item: 'authorization_details:domestic_transfer', purposes: ['payment'], optional: false },
   ],
