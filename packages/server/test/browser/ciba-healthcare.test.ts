@@ -15,74 +15,37 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import type { BrowserContext, CDPSession, Page } from 'playwright-core';
-import { accessibilityProblems, BROWSER_SKIP, launchBrowser } from '../support/browser.ts';
+import type { Page } from 'playwright-core';
+import { BROWSER_SKIP } from '../support/browser.ts';
 import { addPasskey } from '../support/device.ts';
+import { addAuthenticator, addCredential, openBrowser, PHONE, shot as screenshot, type PersonBrowser } from '../support/person-browser.ts';
+import {
+  addBloodPressure, allowOnPhone, allowPortal, askForRecords as askAtClinic, clinicShows as clinicSays, linkPhone, openOnPhone,
+  signInDoctor as signInAtClinic,
+} from '../support/health-browser.ts';
 import { DOCTOR, startHealthScenario, type HealthScenario, type RunningClinic, type RunningPortal } from '../support/health-scenario.ts';
 import { listMailbox } from '../../src/mail/mailer.ts';
 import { createLinkedResources } from '../../src/identity/linked-resources.ts';
 import { createDelegations } from '../../src/consent/delegations.ts';
 import { HEALTH_SCOPES } from '../../../../examples/health/src/registration.ts';
 
-const SHOTS = new URL('../../../../.screenshots/', import.meta.url).pathname;
-const PHONE = { width: 390, height: 844 };
 const TARO = { email: `taro.kakuu.${Date.now()}@example.jp`, name: '架空 太郎', record: '架空 太郎 (p-0001)' };
 
-type Browser = Awaited<ReturnType<typeof launchBrowser>>;
-
-/** A browser with one page; every console message about the CSP, and every script error, is kept. */
-async function openBrowser(viewport?: { width: number; height: number }) {
-  const browser = await launchBrowser();
-  const page = await browser.context.newPage();
-  page.setDefaultTimeout(15_000);
-  if (viewport) await page.setViewportSize(viewport);
-  const problems: string[] = [];
-  page.on('console', (m) => { if (/Content Security Policy|Refused to/i.test(m.text())) problems.push(m.text()); });
-  page.on('pageerror', (e) => problems.push(`script error: ${e.message}`));
-  return { browser, page, problems };
-}
-
-/** A platform authenticator that keeps its passkeys on the phone and verifies the user. */
-async function addAuthenticator(context: BrowserContext, page: Page): Promise<{ cdp: CDPSession; authenticatorId: string }> {
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
-  });
-  return { cdp, authenticatorId };
-}
-
-/**
- * A screenshot to look at, and the accessibility basics checked on the same page. The clinic's
- * waiting page reloads itself every 2 s: a check caught by that reload is taken again.
- */
-async function shot(page: Page, name: string, prefix = 'ciba') {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await page.screenshot({ path: `${SHOTS}${prefix}-${name}.png`, fullPage: true });
-      assert.deepEqual(await accessibilityProblems(page), [], `${name}: ${page.url()}`);
-      return;
-    } catch (err) {
-      if (attempt === 3 || !/Execution context was destroyed|because of a navigation/.test(String(err))) throw err;
-      await page.waitForLoadState();
-    }
-  }
-}
+/** A screenshot (ciba-`name`.png unless another prefix is given), with the accessibility basics checked. */
+const shot = (page: Page, name: string, prefix = 'ciba') => screenshot(page, `${prefix}-${name}`);
 
 describe('the healthcare CIBA scenario in Chromium (clinic, device app, health API)', { skip: BROWSER_SKIP }, () => {
   let world: HealthScenario;
   let clinic: RunningClinic;
   /** The doctor's computer at the clinic. */
-  let doctor: Awaited<ReturnType<typeof openBrowser>>;
+  let doctor: PersonBrowser;
   /** The patient's phone (架空 太郎), later also the guardian's. */
-  let phone: Awaited<ReturnType<typeof openBrowser>>;
+  let phone: PersonBrowser;
   let taroId: string;
-  const browsers: Browser[] = [];
+  const browsers: PersonBrowser['browser'][] = [];
   const sekisho = (path: string) => `${world.server.issuer}${path}`;
 
   before(async () => {
-    mkdirSync(SHOTS, { recursive: true });
     world = await startHealthScenario();
     clinic = await world.startClinic({ mode: 'poll' });
     doctor = await openBrowser();
@@ -106,59 +69,11 @@ describe('the healthcare CIBA scenario in Chromium (clinic, device app, health A
   }
 
   /** The doctor signs in to a clinic app (once per clinic: its own cookie). */
-  async function signInDoctor(c: RunningClinic) {
-    const page = doctor.page;
-    await page.goto(`${c.url}/`);
-    if (new URL(page.url()).pathname !== '/login') return;
-    await page.getByLabel('Doctor ID').fill(DOCTOR.id);
-    await page.getByLabel('Password').fill(DOCTOR.password);
-    await page.getByRole('button', { name: /Sign in/ }).click();
-    await page.getByRole('heading', { name: /Request a patient's records/ }).waitFor();
-  }
-
+  const signInDoctor = (c: RunningClinic) => signInAtClinic(doctor.page, c.url, DOCTOR);
   /** The doctor asks for a patient's records; returns the binding message the waiting page shows. */
-  async function askForRecords(c: RunningClinic, patientNumber: string, uncheck: string[] = []) {
-    await signInDoctor(c);
-    const page = doctor.page;
-    await page.goto(`${c.url}/`);
-    await page.getByLabel('Patient number').fill(patientNumber);
-    for (const words of uncheck) await page.getByLabel(words).uncheck();
-    await page.getByRole('button', { name: /Ask the patient/ }).click();
-    await page.waitForURL(/\/requests\/[A-Za-z0-9_-]{22}$/);
-    await page.getByRole('heading', { name: /Waiting for the patient/ }).waitFor();
-    const code = (await page.locator('strong.binding').textContent())!.trim();
-    assert.match(code, /^[2-9A-Z]{2}-[2-9A-Z]{4}$/);
-    return { code, url: page.url() };
-  }
-
-  /** The clinic's request page (it reloads itself every 2 s) once it says `heading`. */
-  async function clinicShows(heading: RegExp, timeout = 20_000) {
-    await doctor.page.getByRole('heading', { name: heading }).waitFor({ timeout });
-  }
-
-  /** On the phone's list: the request with this code, opened. */
-  async function openOnPhone(page: Page, code: string) {
-    const item = page.getByRole('listitem').filter({ hasText: code });
-    await item.getByRole('link', { name: 'Look and decide' }).click();
-    await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
-    assert.equal(await page.locator('#binding-message').textContent(), code, 'the phone shows the code the clinic shows');
-  }
-
-  /**
-   * Ticks the record types (health data is sensitive: each scope is a choice of its own, unticked
-   * until the person ticks it), picks whose records and allows; the passkey is asked for, then the
-   * phone says Allowed.
-   */
-  async function allow(page: Page, record: string, words = { allow: 'Allow', done: /^Allowed\./ }) {
-    const boxes = await page.locator('input[type=checkbox][name=item]').all();
-    assert.ok(boxes.length >= 2, 'the SMART scopes are asked for one by one');
-    for (const box of boxes) await box.check();
-    await page.getByRole('radio', { name: record }).check();
-    const passkey = page.waitForResponse((r) => r.url().endsWith('/passkey') && r.request().method() === 'POST');
-    await page.getByRole('button', { name: words.allow, exact: true }).click();
-    assert.equal((await passkey).status(), 200);
-    await page.getByRole('status').filter({ hasText: words.done }).waitFor();
-  }
+  const askForRecords = (c: RunningClinic, patientNumber: string, uncheck: string[] = []) => askAtClinic(doctor.page, c.url, DOCTOR, patientNumber, uncheck);
+  /** The clinic's request page once it says `heading`. */
+  const clinicShows = (heading: RegExp, timeout?: number) => clinicSays(doctor.page, heading, timeout);
 
   it('the patient creates a passkey on Sekisho and links their phone to the device app with it', async () => {
     const page = phone.page;
@@ -180,9 +95,7 @@ describe('the healthcare CIBA scenario in Chromium (clinic, device app, health A
     await page.goto(sekisho('/device?lang=en'));
     await page.getByRole('heading', { name: 'Link this phone' }).waitFor();
     await shot(page, 'device-link-en');
-    await page.getByLabel('Name for this phone').fill('Taro’s phone');
-    await page.getByRole('button', { name: 'Sign in with a passkey and link this phone' }).click();
-    await page.getByRole('heading', { name: 'Approvals' }).waitFor();
+    await linkPhone(page, 'Taro’s phone');
     await page.getByText('Nothing is waiting for you.').waitFor();
     const devices = await world.server.app.storage.db.selectFrom('authentication_devices').select('name').where('account_id', '=', taroId).execute();
     assert.deepEqual(devices.map((d) => d.name), ['Taro’s phone']);
@@ -248,7 +161,7 @@ describe('the healthcare CIBA scenario in Chromium (clinic, device app, health A
     await shot(page, 'device-request-ja');
     await page.goto(page.url().replace('?lang=ja', '?lang=en'));
     await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
-    await allow(page, TARO.record);
+    await allowOnPhone(page, TARO.record);
     await shot(page, 'device-allowed-en');
 
     await clinicShows(/Records received/);
@@ -309,7 +222,7 @@ describe('the healthcare CIBA scenario in Chromium (clinic, device app, health A
     const { code } = await askForRecords(pinged, 'p-0001', ['Allergies and adverse reactions', 'Medicines']);
     await page.getByRole('listitem').filter({ hasText: code }).waitFor();
     await openOnPhone(page, code);
-    await allow(page, TARO.record);
+    await allowOnPhone(page, TARO.record);
     // The fallback poll is 30 s away: only the ping can bring the result this soon.
     await clinicShows(/Records received/, 10_000);
     assert.ok(pinged.events.some((e) => e.event === 'ciba.notified'), 'the clinic was pinged');
@@ -342,7 +255,7 @@ describe('the healthcare CIBA scenario in Chromium (clinic, device app, health A
     await page.goto(`${page.url()}?lang=ja`);
     await page.getByRole('note').filter({ hasText: '架空 次郎 さんの親権者として判断します。' }).waitFor();
     await shot(page, 'device-request-guardian-ja');
-    await allow(page, '架空 次郎 (p-0003)', { allow: '許可する', done: /^許可しました。/ });
+    await allowOnPhone(page, '架空 次郎 (p-0003)', { allow: '許可する', done: /^許可しました。/ });
     await shot(page, 'device-allowed-ja');
 
     await clinicShows(/Records received/);
@@ -359,21 +272,10 @@ describe('the healthcare CIBA scenario in Chromium (clinic, device app, health A
     // the key is put into its authenticator), linked to the device app as "Old phone".
     const second = await openBrowser(PHONE);
     browsers.push(second.browser);
-    const { cdp, authenticatorId } = await addAuthenticator(second.browser.context, second.page);
-    const stored = await addPasskey(world.server, taroId, TARO.email);
-    const b64 = (b64u: string) => Buffer.from(b64u, 'base64url').toString('base64');
-    await cdp.send('WebAuthn.addCredential', {
-      authenticatorId,
-      credential: {
-        credentialId: b64(stored.credentialId), isResidentCredential: true, rpId: stored.rpId, privateKey: b64(stored.privateKey),
-        userHandle: b64(stored.userHandle), signCount: 0, backupEligibility: true, backupState: true,
-      },
-    });
+    await addCredential(await addAuthenticator(second.browser.context, second.page), await addPasskey(world.server, taroId, TARO.email));
     const spare = second.page;
     await spare.goto(sekisho('/device'));
-    await spare.getByLabel('Name for this phone').fill('Old phone');
-    await spare.getByRole('button', { name: 'Sign in with a passkey and link this phone' }).click();
-    await spare.getByRole('heading', { name: 'Approvals' }).waitFor();
+    await linkPhone(spare, 'Old phone');
 
     // A request reaches both phones.
     const page = phone.page;
@@ -410,40 +312,15 @@ describe('the healthcare CIBA scenario in Chromium (clinic, device app, health A
   });
 
   /** Taro's computer at home, with a passkey of his account in its authenticator. */
-  let pc: Awaited<ReturnType<typeof openBrowser>>;
+  let pc: PersonBrowser;
   let portal: RunningPortal;
   const BP = { systolic: '141', diastolic: '87' };
-
-  /** The datetime-local value of a reading taken `minutesAgo` minutes ago, Japan time. */
-  const localTime = (minutesAgo: number) => new Date(Date.now() + 9 * 3600_000 - minutesAgo * 60_000).toISOString().slice(0, 16);
-
-  /** On Sekisho's consent screen: every record type ticked, the patient picked for each detail, ongoing access, Allow. */
-  async function consentInBrowser(page: Page, record: string) {
-    await page.getByRole('heading', { name: 'Allow access?' }).waitFor({ timeout: 20_000 });
-    const boxes = await page.locator('input[type=checkbox][name=item]').all();
-    assert.equal(boxes.length, 7, 'the seven SMART scopes, each its own choice');
-    for (const box of boxes) await box.check();
-    const radios = await page.getByRole('radio', { name: record }).all();
-    assert.equal(radios.length, 2, 'two details (read and search; add): the patient is picked for each');
-    for (const radio of radios) await radio.check();
-    await page.getByLabel(/^(Ongoing access|Remember this consent) until a date you choose/).check();
-    await page.getByRole('button', { name: 'Allow', exact: true }).click();
-  }
 
   it('the patient portal: Taro signs in on his computer with his passkey, sees his records, and adds a home blood pressure (ja and en)', async () => {
     portal = await world.startPortal();
     pc = await openBrowser();
     browsers.push(pc.browser);
-    const { cdp, authenticatorId } = await addAuthenticator(pc.browser.context, pc.page);
-    const stored = await addPasskey(world.server, taroId, TARO.email);
-    const b64 = (b64u: string) => Buffer.from(b64u, 'base64url').toString('base64');
-    await cdp.send('WebAuthn.addCredential', {
-      authenticatorId,
-      credential: {
-        credentialId: b64(stored.credentialId), isResidentCredential: true, rpId: stored.rpId, privateKey: b64(stored.privateKey),
-        userHandle: b64(stored.userHandle), signCount: 0, backupEligibility: true, backupState: true,
-      },
-    });
+    await addCredential(await addAuthenticator(pc.browser.context, pc.page), await addPasskey(world.server, taroId, TARO.email));
     const page = pc.page;
     await page.goto(`${portal.url}/?lang=ja`);
     await page.getByRole('heading', { name: 'ご自身の健康記録' }).waitFor();
@@ -457,7 +334,7 @@ describe('the healthcare CIBA scenario in Chromium (clinic, device app, health A
     await shot(page, 'consent-en', 'health-portal');
     const consent = (await page.locator('main').textContent())!;
     for (const words of ['Add blood pressure and body weight readings', 'See your basic details', 'Add allergies']) assert.ok(consent.includes(words), words);
-    await consentInBrowser(page, TARO.record);
+    await allowPortal(page, TARO.record);
 
     await page.waitForURL(`${portal.url}/`);
     await page.getByRole('heading', { name: 'Health records' }).waitFor();
@@ -466,12 +343,7 @@ describe('the healthcare CIBA scenario in Chromium (clinic, device app, health A
     const signedIn = portal.events.find((e) => e.event === 'portal.signed_in');
     assert.deepEqual([signedIn?.sub, signedIn?.patient, signedIn?.ongoing, signedIn?.can_add], [taroId, 'p-0001', true, ['Observation', 'AllergyIntolerance']]);
 
-    const form = page.getByRole('form', { name: 'Blood pressure at home' });
-    await form.getByLabel('Systolic (upper, mmHg)').fill(BP.systolic);
-    await form.getByLabel('Diastolic (lower, mmHg)').fill(BP.diastolic);
-    await form.getByLabel('Measured at').fill(localTime(15));
-    await form.getByRole('button', { name: 'Add' }).click();
-    await page.getByRole('status').filter({ hasText: 'The record was added.' }).waitFor();
+    await addBloodPressure(page, BP);
     text = (await page.locator('main').textContent())!;
     assert.ok(text.includes(`血圧 Added by you${BP.systolic}/${BP.diastolic} mmHg`), 'the new reading, marked as his');
     await shot(page, 'records-en', 'health-portal');
@@ -490,7 +362,7 @@ describe('the healthcare CIBA scenario in Chromium (clinic, device app, health A
     const { code } = await askForRecords(clinic, 'p-0001');
     await page.getByRole('listitem').filter({ hasText: code }).waitFor();
     await openOnPhone(page, code);
-    await allow(page, TARO.record);
+    await allowOnPhone(page, TARO.record);
     await clinicShows(/Records received/);
     const text = (await doctor.page.locator('main').textContent())!;
     assert.ok(text.includes(`血圧 本人記録 Added by the patient${BP.systolic}/${BP.diastolic} mmHg`), text.slice(0, 2000));
@@ -523,7 +395,7 @@ describe('the healthcare CIBA scenario in Chromium (clinic, device app, health A
     await page.goto(`${portal.url}/?lang=en`);
     await page.getByRole('button', { name: 'Sign in with Sekisho' }).click();
     // Signed in at Sekisho already: straight to the consent screen.
-    await consentInBrowser(page, TARO.record);
+    await allowPortal(page, TARO.record);
     await page.getByRole('heading', { name: 'Health records' }).waitFor();
 
     await page.goto(sekisho('/account/consents?lang=en'));

@@ -10,45 +10,39 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { SAMPLE_LABELS, SAMPLE_REFS } from '../../../../examples/bank/src/sample-accounts.ts';
-import { accessibilityProblems, BROWSER_SKIP, launchBrowser } from '../support/browser.ts';
+import { BROWSER_SKIP } from '../support/browser.ts';
+import { openBrowser, shot as screenshot, type PersonBrowser } from '../support/person-browser.ts';
 import { startBankScenario, type BankScenario } from '../support/bank-scenario.ts';
+import {
+  allowAndSeeAccounts, approveAtTheBank, chooseConnect, disconnect, fillTransfer, payFrom, pickAccount, signInWithPassword, TRANSFER,
+} from '../support/bank-browser.ts';
 import type { TestUser } from '../support/users.ts';
 
-const SHOTS = new URL('../../../../.screenshots/', import.meta.url).pathname;
 const EVERYDAY = SAMPLE_LABELS[SAMPLE_REFS.hanakoMain]!;
 const SAVINGS = SAMPLE_LABELS[SAMPLE_REFS.hanakoSavings]!;
 
 describe('open banking in Chromium: connect a bank account, see balances, send money once, disconnect', { skip: BROWSER_SKIP }, () => {
   let world: BankScenario;
   let person: TestUser;
-  let browser: Awaited<ReturnType<typeof launchBrowser>>;
+  let browser: PersonBrowser;
   let page: Page;
-  const problems: string[] = [];
   const fintech = (path: string) => `${world.fintech.url}${path}`;
 
   before(async () => {
-    mkdirSync(SHOTS, { recursive: true });
     world = await startBankScenario();
     person = await world.addPerson();
-    browser = await launchBrowser({ locale: 'en-US' });
-    page = await browser.context.newPage();
-    page.setDefaultTimeout(15_000);
-    page.on('console', (m) => { if (/Content Security Policy|Refused to/i.test(m.text())) problems.push(m.text()); });
-    page.on('pageerror', (e) => problems.push(`script error: ${e.message}`));
+    browser = await openBrowser(undefined, { locale: 'en-US' });
+    page = browser.page;
   });
   after(async () => {
-    await browser?.close();
+    await browser?.browser.close();
     await world?.close();
   });
 
   /** A screenshot to look at, and the accessibility basics checked on the same page. */
-  async function shot(name: string) {
-    await page.screenshot({ path: `${SHOTS}bank-${name}.png`, fullPage: true });
-    assert.deepEqual(await accessibilityProblems(page), [], `${name}: ${page.url()}`);
-  }
+  const shot = (name: string) => screenshot(page, `bank-${name}`);
 
   /** Sekisho's page in Japanese, then back in English (the choice is kept in Sekisho's lang cookie). */
   async function bothLanguages(name: string, heading: { ja: string; en: string }) {
@@ -69,63 +63,37 @@ describe('open banking in Chromium: connect a bank account, see balances, send m
     await page.getByRole('heading', { name: /Connect your bank/ }).waitFor();
     await shot('home');
 
-    const par = page.waitForResponse((r) => r.url() === `${world.fintech.url}/connect`);
-    await page.getByRole('button', { name: /Connect your bank/ }).click();
-    assert.equal((await par).status(), 303);
-    await page.getByLabel('Username').waitFor();
+    assert.equal(await chooseConnect(page, world.fintech.url), 303);
     assert.ok(page.url().startsWith(`${world.server.issuer}/interaction/`), page.url());
     await bothLanguages('sekisho-sign-in', { ja: 'ログイン', en: 'Sign in' });
-    await page.getByLabel('Username').fill(person.username);
-    await page.getByLabel('Password').fill(person.password);
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-    await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
+    await signInWithPassword(page, person);
     assert.match(await page.locator('main').innerText(), /See your account information/);
-    assert.equal(await page.locator('input:checked').count(), 0, 'nothing is chosen for the person');
     await bothLanguages('sekisho-consent-accounts', { ja: 'アクセスを許可しますか？', en: 'Allow access?' });
 
-    await page.getByLabel(EVERYDAY).check();
+    await pickAccount(page, EVERYDAY);
     assert.equal(await page.getByLabel(SAVINGS).isChecked(), false);
-    await page.getByLabel(/^Ongoing access until a date you choose/).check();
     await shot('sekisho-consent-accounts-chosen-en');
-    await page.getByRole('button', { name: 'Allow', exact: true }).click();
 
-    await page.waitForURL(`${world.fintech.url}/`);
-    await page.getByRole('heading', { name: /Your accounts/ }).waitFor();
-    const main = await page.locator('main').innerText();
+    const main = await allowAndSeeAccounts(page, world.fintech.url);
     for (const words of ['Your bank account is connected', '482,350円', 'カクウ ハナコ', '普段使い（架空）', 'Recent transactions']) assert.ok(main.includes(words), words);
     assert.ok(!main.includes('1,250,000'), 'the savings account was not picked, and is not shown');
     await shot('dashboard');
   });
 
   it('sends money with a one-time consent: the form checks the input, the person picks the account to pay from, the bank makes the transfer', async () => {
-    await page.getByRole('navigation').getByRole('link', { name: /Send money/ }).click();
-    await page.getByRole('heading', { name: /Send money/ }).waitFor();
-    await page.getByLabel('Payee name').fill('カクウ タロウ');
-    await page.getByLabel('Bank code').fill('0001');
-    await page.getByLabel('Branch code').fill('001');
-    await page.getByLabel('Account type').selectOption('ordinary');
-    await page.getByLabel('Account number').fill('234567');
-    await page.getByLabel('Amount').fill('１２，０００');
-    await page.getByLabel('Message').fill('立替分');
+    await fillTransfer(page, { ...TRANSFER, accountNumber: '234567' });
     await page.getByRole('button', { name: /Approve at the bank/ }).click();
     await page.getByRole('alert').filter({ hasText: 'Please check what you entered' }).waitFor();
     assert.equal(await page.getByLabel('Account number').getAttribute('aria-invalid'), 'true');
     await shot('transfer-form-errors');
 
-    await page.getByLabel('Account number').fill('2345678');
+    await page.getByLabel('Account number').fill(TRANSFER.accountNumber);
     await shot('transfer-form');
-    await page.getByRole('button', { name: /Approve at the bank/ }).click();
-    await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
-    const consent = await page.locator('main').innerText();
+    const consent = await approveAtTheBank(page);
     for (const words of ['Make a transfer', '¥12,000', 'カクウ タロウ', 'one use only']) assert.ok(consent.includes(words), words);
     await bothLanguages('sekisho-consent-transfer', { ja: 'アクセスを許可しますか？', en: 'Allow access?' });
-    assert.equal(await page.getByRole('radio').filter({ has: page.locator(':checked') }).count(), 0);
-    await page.getByRole('radio', { name: EVERYDAY }).check();
-    await page.getByRole('button', { name: 'Allow', exact: true }).click();
-
-    await page.getByRole('heading', { name: /Transfer made/ }).waitFor();
+    const result = await payFrom(page, EVERYDAY);
     assert.match(new URL(page.url()).pathname, /^\/transfers\/[A-Za-z0-9_-]{16}$/);
-    const result = await page.locator('main').innerText();
     for (const words of ['12,000円', 'カクウ タロウ', EVERYDAY, '立替分']) assert.ok(result.includes(words), words);
     await shot('transfer-done');
 
@@ -140,9 +108,7 @@ describe('open banking in Chromium: connect a bank account, see balances, send m
   });
 
   it('disconnects: the grant ends at Sekisho, the app forgets the connection, and My consents says the service withdrew it', async () => {
-    await page.getByRole('button', { name: /Disconnect/ }).click();
-    await page.getByRole('status').filter({ hasText: /This app can no longer read your accounts/ }).waitFor();
-    await page.getByRole('heading', { name: /Connect your bank/ }).waitFor();
+    await disconnect(page);
     await shot('disconnected');
     const reads = world.apiLog.length;
     await page.goto(fintech('/transfer'));
@@ -165,6 +131,6 @@ describe('open banking in Chromium: connect a bank account, see balances, send m
   });
 
   it('no page broke its Content Security Policy or threw a script error', () => {
-    assert.deepEqual(problems, []);
+    assert.deepEqual(browser.problems, []);
   });
 });
