@@ -23,7 +23,10 @@ export function certificateDer(certificate: string | Uint8Array): Uint8Array<Arr
   return der && der.byteLength > 0 ? der : undefined;
 }
 
-/** RFC 8705 §3.1 `x5t#S256` of a certificate (PEM or DER); undefined when unreadable. */
+/**
+ * RFC 8705 §3.1 `x5t#S256` of a certificate (PEM, URL-encoded PEM or DER): base64url SHA-256 of
+ * its DER bytes; undefined when unreadable. Does not parse or check the certificate itself.
+ */
 export async function certificateThumbprint(certificate: string | Uint8Array): Promise<string | undefined> {
   const der = certificateDer(certificate);
   return der && sha256Base64url(der);

@@ -80,7 +80,11 @@ export function toWebRequest(req: NodeRequestLike, options: { publicUrl?: string
   }
 }
 
-/** The DER bytes of the TLS client certificate of `req`'s connection, if it presented one. */
+/**
+ * The DER bytes of the TLS client certificate of `req`'s connection, if it presented one (the
+ * listener must request one: `requestCert: true`). Does not check the chain or `socket.authorized`:
+ * RFC 8705 §3 binds a token to the certificate itself, self-signed ones included.
+ */
 export function peerCertificate(req: NodeRequestLike): Uint8Array | undefined {
   const socket = req.socket as { getPeerCertificate?: (detailed?: boolean) => { raw?: unknown } | null } | undefined;
   if (typeof socket?.getPeerCertificate !== 'function') return undefined;
