@@ -79,7 +79,7 @@ export function createIntrospection(deps: IntrospectionDeps) {
     return answer ?? fail('ERR_ISSUER_UNAVAILABLE', new Error('introspection did not answer a JSON object'));
   }
 
-  /** RFC 9701 §5: typ, alg, the issuer's signature, iss, aud = this client, and the token_introspection member. */
+  /** RFC 9701 §5: typ, alg, the issuer's signature, iss, aud = this client, iat, and the token_introspection member. */
   async function verifyJwtAnswer(contentType: string, body: string): Promise<Record<string, unknown>> {
     const unusable: (why: string, cause?: unknown) => never = (why, cause) => fail('ERR_ISSUER_UNAVAILABLE', cause ?? new Error(`RFC 9701 answer: ${why}`));
     if (!contentType.startsWith(JWT_RESPONSE_TYPE)) unusable(`content-type ${contentType}`);
@@ -98,6 +98,7 @@ export function createIntrospection(deps: IntrospectionDeps) {
     const { payload } = jws;
     if (payload.iss !== deps.issuer) unusable('iss');
     if (!audienceContains(payload.aud, deps.clientId)) unusable('aud');
+    if (typeof payload.iat !== 'number') unusable('iat');
     const inner = payload.token_introspection;
     if (typeof inner !== 'object' || inner === null || Array.isArray(inner)) unusable('token_introspection');
     return inner as Record<string, unknown>;

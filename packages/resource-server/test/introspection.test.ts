@@ -109,11 +109,11 @@ describe('RFC 9701: signed introspection answers', () => {
     await refused(rs.verify(await dpopRequest(opaque({ active: false }), key)), 'ERR_TOKEN_INACTIVE', invalidToken);
   });
 
-  it('ERR_ISSUER_UNAVAILABLE: a JWT answer with the wrong typ, aud, iss, signature or without token_introspection is not used', async () => {
+  it('ERR_ISSUER_UNAVAILABLE: a JWT answer with the wrong typ, aud, iss, signature, or without iat or token_introspection is not used', async () => {
     const impostor = await issuerKey('ES256', 'as-key');
     const cases = [
       { header: { typ: 'JWT' } }, { header: { typ: undefined } }, { payload: { aud: 'someone-else' } }, { payload: { iss: 'https://evil.example' } },
-      { payload: { token_introspection: undefined } }, { signWith: impostor.privateKey },
+      { payload: { token_introspection: undefined } }, { payload: { iat: undefined } }, { signWith: impostor.privateKey },
     ];
     for (const overrides of cases) {
       stub.jwtAnswerOverrides = overrides;
