@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { createResourceServer, ResourceServerError } from '@sekisho/resource-server';
 import { toWebRequest } from '@sekisho/resource-server/node';
+import { readBody } from '@sekisho/example-kit/http-io';
+import { checkUrl } from '@sekisho/example-kit/loopback';
 import { tokyoDate, tokyoTimestamp, type BankData } from './bank-data.ts';
 import { authOutcome, authProblem, definedHeaders } from './bank-api/auth-errors.ts';
 import {
@@ -14,7 +16,6 @@ import { defaultFrom, METHOD, period, route, type Period, type Route } from './b
 import { parseTransferRequest, type Parsed } from './bank-api/transfer-request.ts';
 import { createTransfers, transferView } from './bank-api/transfers.ts';
 import { accountView, balanceView, transactionView } from './bank-api/views.ts';
-import { checkUrl } from './shared/loopback.ts';
 
 /** Options of {@link createBankApi}. */
 export interface BankApiOptions {
@@ -303,17 +304,4 @@ function parseJson(body: string): Parsed | 'not_json' {
   let json: unknown;
   try { json = JSON.parse(body); } catch { return 'not_json'; }
   return parseTransferRequest(json);
-}
-
-/** The body as text, or undefined when it is larger than `limit` bytes (the rest is not read). */
-async function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
-  if (Number(req.headers['content-length'] ?? 0) > limit) return undefined;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

@@ -1,20 +1,20 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { bi } from '@sekisho/example-kit/html';
+import { createPageIo, isCrossSite, one, readForm, sendText } from '@sekisho/example-kit/http-io';
+import { checkUrl } from '@sekisho/example-kit/loopback';
+import { createCookieSessions, type CookieSession as Session } from '@sekisho/example-kit/sessions';
 import { createBankClient, type BankClient } from './fintech/bank-client.ts';
 import { createConnector, grantedAccounts, type Connection } from './fintech/connection.ts';
 import { createFapiClient, FapiError, type Tokens } from './fintech/fapi-client.ts';
-import { bi } from './fintech/html.ts';
-import { createHttpIo, one, readForm, sendText } from './fintech/http-io.ts';
 import type { Chrome } from './fintech/layout.ts';
 import { dashboardPage, homePage, messagePage, transferPage, transferResultPage } from './fintech/pages.ts';
-import { createSessions, type Session } from './fintech/sessions.ts';
 import type { BrowserState, Pending, TransferOutcome } from './fintech/state.ts';
 import { STYLE } from './fintech/style.ts';
 import { accountInformationDetail, readTransferForm, transferDetail, type TransferInput } from './fintech/transfer-form.ts';
 import type { Words } from './bank-data.ts';
 import type { PrivateEcJwk } from './registration.ts';
 import { BANK_NAME } from './sample-accounts.ts';
-import { checkUrl } from './shared/loopback.ts';
 
 /** Options of {@link createFintechApp}. */
 export interface FintechAppOptions {
@@ -84,18 +84,14 @@ export function createFintechApp(options: FintechAppOptions): FintechApp {
   const historyDays = options.historyDays ?? 90;
   const maxAmount = options.maxTransferAmount ?? 1_000_000;
   const connector = createConnector({ fapi, bank, recentDays });
-  const sessions = createSessions<BrowserState>({ secure: publicUrl.protocol === 'https:', ttlSeconds: options.sessionSeconds ?? 7 * 24 * 3600 });
-  const io = createHttpIo({ authorizationServerOrigin: issuerOrigin });
+  const sessions = createCookieSessions<BrowserState>({ cookie: 'fintech-session', secure: publicUrl.protocol === 'https:', ttlSeconds: options.sessionSeconds ?? 7 * 24 * 3600 });
+  // A form may lead to Sekisho: "Connect" and "Send money" are answered with a redirect to its
+  // authorization endpoint, so the pages' form-action allows Sekisho's origin (and nothing else).
+  const io = createPageIo([issuerOrigin]);
   const appName = options.appName ?? 'かけいぼテスト（架空のアプリ）';
   const bankName = options.bankName ?? BANK_NAME;
   const chrome = (state?: BrowserState): Chrome => ({ appName, connected: state?.connection !== undefined });
   const stateOf = (session: Session<BrowserState>): BrowserState => session.state ?? { transfers: [] };
-
-  /** Browser form posts only from our own pages: the CSRF token, and Origin / Sec-Fetch-Site when sent. */
-  function crossSite(req: IncomingMessage): boolean {
-    const origin = req.headers.origin;
-    return (origin !== undefined && origin !== publicUrl.origin) || req.headers['sec-fetch-site'] === 'cross-site';
-  }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', publicUrl.origin);
@@ -104,7 +100,7 @@ export function createFintechApp(options: FintechAppOptions): FintechApp {
     if (path === '/style.css' && method === 'GET') return sendText(res, 200, 'text/css; charset=utf-8', STYLE, { 'Cache-Control': 'public, max-age=3600' });
 
     if (method === 'POST') {
-      if (crossSite(req)) return io.sendHtml(res, 403, messagePage(chrome(), bi('拒否しました', 'Refused'), bi('他のサイトからの送信は受け付けません。', 'Forms from other sites are not accepted.')));
+      if (isCrossSite(req, publicUrl.origin)) return io.sendHtml(res, 403, messagePage(chrome(), bi('拒否しました', 'Refused'), bi('他のサイトからの送信は受け付けません。', 'Forms from other sites are not accepted.')));
       const form = await readForm(req);
       if (!form) {
         res.setHeader('Connection', 'close');

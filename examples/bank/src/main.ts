@@ -27,7 +27,9 @@
  * in memory and start again from the fictional sample data on every start.
  */
 import { createServer } from 'node:http';
-import { exportJWK, generateKeyPair, importJWK } from 'jose';
+import { newClientKey } from '@sekisho/example-kit/client-key';
+import { fail, jsonVariable, portVariable } from '@sekisho/example-kit/env';
+import { importJWK } from 'jose';
 import { createBankApi } from './bank-api.ts';
 import { createFintechApp } from './fintech-app.ts';
 import { bankIntrospectionClientMetadata, bankResourceServer, fintechClientMetadata, type PrivateEcJwk } from './registration.ts';
@@ -35,33 +37,12 @@ import { sampleAccounts } from './sample-accounts.ts';
 
 const env = process.env;
 
-function fail(message: string): never {
-  process.stderr.write(`${message}\n`);
-  process.exit(64);
-}
-
-function json<T>(name: string): T | undefined {
-  const value = env[name];
-  if (value === undefined || value === '') return undefined;
-  try { return JSON.parse(value) as T; } catch { return fail(`${name} is not valid JSON`); }
-}
-
-function port(name: string, fallback: number): number {
-  const value = Number(env[name] ?? fallback);
-  return Number.isInteger(value) && value >= 0 && value < 65536 ? value : fail(`${name} must be a port number`);
-}
-
-async function newKey(prefix: string): Promise<PrivateEcJwk> {
-  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-  return { ...(await exportJWK(privateKey)), kid: `${prefix}-${new Date().toISOString().slice(0, 10)}`, alg: 'ES256' } as PrivateEcJwk;
-}
-
 const issuer = env.SEKISHO_ISSUER ?? fail('SEKISHO_ISSUER is required (Sekisho\'s issuer URL)');
 const fintechClientId = env.FINTECH_CLIENT_ID ?? 'fintech-example';
 const bankClientId = env.BANK_CLIENT_ID ?? 'bank-api-example';
 const host = env.HOST ?? '127.0.0.1';
-const fintechPort = port('FINTECH_PORT', 4100);
-const apiPort = port('BANK_API_PORT', 4101);
+const fintechPort = portVariable('FINTECH_PORT', 4100);
+const apiPort = portVariable('BANK_API_PORT', 4101);
 const fintechUrl = env.FINTECH_PUBLIC_URL ?? `http://127.0.0.1:${fintechPort}`;
 const apiUrl = env.BANK_API_PUBLIC_URL ?? `http://127.0.0.1:${apiPort}/v1`;
 const audience = env.BANK_API_AUDIENCE ?? apiUrl;
@@ -69,12 +50,12 @@ const cacheSeconds = Number(env.BANK_INTROSPECTION_CACHE_SECONDS ?? 5);
 if (!(Number.isInteger(cacheSeconds) && cacheSeconds >= 0 && cacheSeconds <= 300)) fail('BANK_INTROSPECTION_CACHE_SECONDS must be a whole number of seconds (0-300)');
 const redirectUri = new URL('/callback', fintechUrl).href;
 
-const fintechJwk = json<PrivateEcJwk>('FINTECH_PRIVATE_JWK');
-const bankJwk = json<PrivateEcJwk>('BANK_PRIVATE_JWK');
+const fintechJwk = jsonVariable<PrivateEcJwk>('FINTECH_PRIVATE_JWK');
+const bankJwk = jsonVariable<PrivateEcJwk>('BANK_PRIVATE_JWK');
 if (!fintechJwk || !bankJwk) {
   // First run: make the keys, say what to register, start nothing.
-  const fintech = fintechJwk ?? await newKey('fintech');
-  const bank = bankJwk ?? await newKey('bank-api');
+  const fintech = fintechJwk ?? await newClientKey('fintech');
+  const bank = bankJwk ?? await newClientKey('bank-api');
   process.stdout.write([
     'FINTECH_PRIVATE_JWK or BANK_PRIVATE_JWK is not set. Keys for the two apps (keep them secret):',
     '',

@@ -6,8 +6,10 @@
  * register exactly these.
  */
 
+import type { ClientPrivateJwk } from '@sekisho/example-kit/client-key';
+
 /** An ES256 private key as a JWK with its `kid`; only x, y (the public half) go into registrations. */
-export interface PrivateEcJwk { kty: 'EC'; crv: 'P-256'; x: string; y: string; d: string; kid: string; alg?: 'ES256' }
+export type PrivateEcJwk = ClientPrivateJwk;
 
 const publicJwks = (jwk: PrivateEcJwk) => ({ keys: [{ kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, kid: jwk.kid, alg: 'ES256', use: 'sig' }] });
 

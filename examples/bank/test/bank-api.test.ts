@@ -1,13 +1,13 @@
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { dpopKey, dpopProof, type DpopKey } from '@sekisho/example-kit/testing/dpop';
+import { listen, type Listening } from '@sekisho/example-kit/testing/listen';
 import * as oauth from 'oauth4webapi';
 import { createBankApi, type AccessLogLine } from '../src/bank-api.ts';
 import { addDays, tokyoDate } from '../src/bank-data.ts';
 import { PROBLEM_TYPES } from '../src/bank-api/responses.ts';
 import { sampleAccounts, SAMPLE_REFS } from '../src/sample-accounts.ts';
-import { dpopKey, dpopProof, type DpopKey } from './support/dpop.ts';
-import { listen, type Listening } from './support/listen.ts';
 import { startLocalIssuer, type LocalIssuer } from './support/local-issuer.ts';
 
 const AUDIENCE = 'https://api.bank.example/v1';

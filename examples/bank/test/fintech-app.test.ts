@@ -1,10 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createBrowser, type Browser } from '@sekisho/example-kit/testing/browser';
+import { listen, type Listening } from '@sekisho/example-kit/testing/listen';
 import { createBankApi, type AccessLogLine } from '../src/bank-api.ts';
 import { createFintechApp, type FintechApp } from '../src/fintech-app.ts';
 import { sampleAccounts } from '../src/sample-accounts.ts';
-import { createBrowser, type Browser } from './support/browser.ts';
-import { listen, type Listening } from './support/listen.ts';
 import { startStubFapi, type Decision, type StubFapi } from './support/stub-fapi.ts';
 
 const AUDIENCE = 'https://api.bank.example/v1';

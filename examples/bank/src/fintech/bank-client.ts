@@ -1,6 +1,6 @@
+import { checkUrl, insecureFor } from '@sekisho/example-kit/loopback';
 import * as oauth from 'oauth4webapi';
 import type { Words } from '../bank-data.ts';
-import { checkUrl, insecureFor } from '../shared/loopback.ts';
 
 /** An account as the bank API lists it (the members the app reads). */
 export interface BankAccount {

@@ -1,6 +1,10 @@
+import { createClientKey } from '@sekisho/example-kit/client-key';
+import { createDiscovery } from '@sekisho/example-kit/discovery';
+import { withDpopNonceRetry } from '@sekisho/example-kit/dpop-nonce';
+import { oauthErrorCode } from '@sekisho/example-kit/error-code';
+import { checkUrl, insecureFor } from '@sekisho/example-kit/loopback';
 import * as oauth from 'oauth4webapi';
 import type { PrivateEcJwk } from '../registration.ts';
-import { checkUrl, insecureFor } from '../shared/loopback.ts';
 
 /** Options of {@link createFapiClient}. */
 export interface FapiClientOptions {
@@ -54,44 +58,14 @@ export class FapiError extends Error {
 export function createFapiClient(options: FapiClientOptions) {
   const issuer = checkUrl('issuer', options.issuer);
   checkUrl('redirectUri', options.redirectUri);
-  const jwk = checkPrivateJwk(options.privateJwk);
+  const { privateKey, clientAuth } = createClientKey(options.privateJwk);
   const client: oauth.Client = { client_id: options.clientId, authorization_signed_response_alg: 'ES256', id_token_signed_response_alg: 'ES256' };
-  let key: Promise<oauth.PrivateKey> | undefined;
-  let metadata: Promise<oauth.AuthorizationServer> | undefined;
   const http = (url: string | undefined) => ({ ...(options.signal ? { signal: options.signal } : {}), ...insecureFor(url) });
-
-  const privateKey = () => (key ??= crypto.subtle.importKey('jwk', { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y, d: jwk.d }, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign'])
-    .then((k) => ({ key: k, kid: jwk.kid })));
-  const clientAuth = async () => oauth.PrivateKeyJwt(await privateKey());
-
-  async function discover(): Promise<oauth.AuthorizationServer> {
-    const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oidc', ...http(issuer.href) }));
-    for (const endpoint of [as.pushed_authorization_request_endpoint, as.authorization_endpoint, as.token_endpoint]) {
-      if (!endpoint) throw new FapiError('invalid_response');
-      checkUrl('endpoint', endpoint);
-    }
-    return as;
-  }
-
-  function server(): Promise<oauth.AuthorizationServer> {
-    if (!metadata) {
-      const attempt = discover();
-      metadata = attempt;
-      // Tried again on the next request when Sekisho was not reachable.
-      attempt.catch(() => { if (metadata === attempt) metadata = undefined; });
-    }
-    return metadata;
-  }
-
-  async function withNonceRetry<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (err) {
-      // oauth4webapi's DPoP handle has kept the nonce from the refusal; the retry carries it.
-      if (oauth.isDPoPNonceError(err)) return call();
-      throw err;
-    }
-  }
+  const server = createDiscovery(issuer, {
+    endpoints: ['pushed_authorization_request_endpoint', 'authorization_endpoint', 'token_endpoint'],
+    signal: () => options.signal,
+    missing: () => new FapiError('invalid_response'),
+  });
 
   async function tokensFrom(response: oauth.TokenEndpointResponse): Promise<Tokens> {
     // A bearer token would work for whoever holds it; the bank refuses it anyway.
@@ -136,7 +110,7 @@ export function createFapiClient(options: FapiClientOptions) {
         if (ongoing) parameters.set('prompt', 'consent');
         // iss = client_id, aud = issuer, iat/nbf/exp (60 s), jti; typ oauth-authz-req+jwt; ES256 with our key.
         const request = await oauth.issueRequestObject(as, client, parameters, await privateKey());
-        const pushed = await withNonceRetry(async () => oauth.processPushedAuthorizationResponse(as, client,
+        const pushed = await withDpopNonceRetry(async () => oauth.processPushedAuthorizationResponse(as, client,
           await oauth.pushedAuthorizationRequest(as, client, await clientAuth(), { client_id: options.clientId, request }, {
             DPoP: pending.dpop, ...http(as.pushed_authorization_request_endpoint),
           })));
@@ -154,7 +128,7 @@ export function createFapiClient(options: FapiClientOptions) {
       try {
         const as = await server();
         const params = await oauth.validateJwtAuthResponse(as, client, callback, pending.state, http(as.jwks_uri));
-        const response = await withNonceRetry(async () => oauth.processAuthorizationCodeResponse(as, client,
+        const response = await withDpopNonceRetry(async () => oauth.processAuthorizationCodeResponse(as, client,
           await oauth.authorizationCodeGrantRequest(as, client, await clientAuth(), params, options.redirectUri, pending.verifier, {
             DPoP: pending.dpop, ...http(as.token_endpoint),
           }), { expectedNonce: pending.nonce, requireIdToken: true }));
@@ -168,7 +142,7 @@ export function createFapiClient(options: FapiClientOptions) {
     async refresh(refreshToken: string, dpop: oauth.DPoPHandle): Promise<Tokens> {
       try {
         const as = await server();
-        const response = await withNonceRetry(async () => oauth.processRefreshTokenResponse(as, client,
+        const response = await withDpopNonceRetry(async () => oauth.processRefreshTokenResponse(as, client,
           await oauth.refreshTokenGrantRequest(as, client, await clientAuth(), refreshToken, { DPoP: dpop, ...http(as.token_endpoint) })));
         const tokens = await tokensFrom(response);
         // Sekisho does not rotate refresh tokens (FAPI 2.0 SP 5.3.2.1-9): keep the one we hold.
@@ -190,10 +164,10 @@ export function createFapiClient(options: FapiClientOptions) {
         if (typeof endpoint !== 'string') throw new FapiError('no_grant_management');
         checkUrl('grant_management_endpoint', endpoint);
         const dpop = oauth.DPoP(client, await oauth.generateKeyPair('ES256'));
-        const management = await withNonceRetry(async () => oauth.processClientCredentialsResponse(as, client,
+        const management = await withDpopNonceRetry(async () => oauth.processClientCredentialsResponse(as, client,
           await oauth.clientCredentialsGrantRequest(as, client, await clientAuth(), { scope: 'grant_management_revoke' }, { DPoP: dpop, ...http(as.token_endpoint) })));
         const url = new URL(`${endpoint}/${encodeURIComponent(grantId)}`);
-        const response = await withNonceRetry(() => oauth.protectedResourceRequest(management.access_token, 'DELETE', url, undefined, undefined, { DPoP: dpop, ...http(url.href) }));
+        const response = await withDpopNonceRetry(() => oauth.protectedResourceRequest(management.access_token, 'DELETE', url, undefined, undefined, { DPoP: dpop, ...http(url.href) }));
         await response.body?.cancel();
         if (response.status !== 204 && response.status !== 404) throw new FapiError(`grant_revocation_${response.status}`);
       } catch (err) {
@@ -206,18 +180,5 @@ export type FapiClient = ReturnType<typeof createFapiClient>;
 
 /** An error as a short code safe to show and log: never a description from the server, never a token. */
 export function errorCode(err: unknown): string {
-  const safe = (code: string | undefined) => (code && /^[\x21-\x7e]{1,64}$/.test(code) ? code : 'invalid_response');
-  if (err instanceof FapiError) return err.error;
-  if (err instanceof oauth.AuthorizationResponseError) return safe(err.error);
-  if (err instanceof oauth.ResponseBodyError) return safe(err.error);
-  if (err instanceof oauth.WWWAuthenticateChallengeError) return safe(err.cause[0]?.parameters.error);
-  if (err instanceof oauth.OperationProcessingError || err instanceof oauth.UnsupportedOperationError) return 'invalid_response';
-  return 'unreachable';
-}
-
-function checkPrivateJwk(jwk: PrivateEcJwk): PrivateEcJwk {
-  const ok = typeof jwk === 'object' && jwk !== null && jwk.kty === 'EC' && jwk.crv === 'P-256'
-    && [jwk.x, jwk.y, jwk.d, jwk.kid].every((v) => typeof v === 'string' && v.length > 0) && (jwk.alg === undefined || jwk.alg === 'ES256');
-  if (!ok) throw new TypeError('privateJwk must be an ES256 private JWK (kty EC, crv P-256, x, y, d) with a kid');
-  return jwk;
+  return err instanceof FapiError ? err.error : oauthErrorCode(err);
 }

@@ -1,5 +1,6 @@
+import { html, type Html } from '@sekisho/example-kit/html';
+import { pageShell } from '@sekisho/example-kit/page';
 import type { AccountType } from '../bank-data.ts';
-import { bi, html, type Html } from './html.ts';
 
 /** What every page's header needs. */
 export interface Chrome {
@@ -8,25 +9,14 @@ export interface Chrome {
   connected?: boolean;
 }
 
-/** The page shell: one header, one main landmark, the stylesheet. Japanese, with English under it. */
+/** A page of the fintech app: its name and menu in the header. Japanese, with English under it. */
 export function layout(chrome: Chrome, title: Html, body: Html): string {
-  return '<!doctype html>\n' + html`<html lang="ja">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${chrome.appName}</title>
-<link rel="stylesheet" href="/style.css">
-</head>
-<body>
-<header class="top"><a class="brand" href="/">${chrome.appName}</a>
+  return pageShell({
+    lang: 'ja', title: chrome.appName, heading: title, body,
+    header: html`<a class="brand" href="/">${chrome.appName}</a>
 ${chrome.connected ? html`<nav aria-label="メニュー Menu"><a href="/">口座 <span lang="en">Accounts</span></a><a href="/transfer">振込 <span lang="en">Send money</span></a></nav>` : ''}
-</header>
-<main>
-<h1>${title}</h1>
-${body}
-</main>
-</body>
-</html>`.value;
+`,
+  });
 }
 
 /** 預金種目 in both languages. */

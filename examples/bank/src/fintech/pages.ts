@@ -1,5 +1,5 @@
+import { bi, html, type Html } from '@sekisho/example-kit/html';
 import type { Dashboard } from './connection.ts';
-import { bi, html, type Html } from './html.ts';
 import { ACCOUNT_TYPE_WORDS, layout, yen, yenInline, type Chrome } from './layout.ts';
 import type { Notice, TransferOutcome } from './state.ts';
 import type { TransferField } from './transfer-form.ts';

@@ -1,5 +1,5 @@
+import { one } from '@sekisho/example-kit/http-io';
 import { ACCOUNT_TYPES, type AccountType } from '../bank-data.ts';
-import { one } from './http-io.ts';
 
 /** What the person typed on "Send money", checked: the payee and the amount. The account to pay from is picked at the bank. */
 export interface TransferInput {

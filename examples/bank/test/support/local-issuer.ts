@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { listen } from '@sekisho/example-kit/testing/listen';
+import { readFormBody } from '@sekisho/example-kit/testing/stub-server';
 import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK, type JWTPayload } from 'jose';
-import { listen } from './listen.ts';
 
 export interface OpaqueClaims {
   client_id?: string;
@@ -73,11 +74,6 @@ export async function startLocalIssuer(): Promise<LocalIssuer> {
   };
 
   const json = (res: ServerResponse, status: number, body: unknown) => { res.writeHead(status, { 'content-type': 'application/json' }); res.end(JSON.stringify(body)); };
-  async function form(req: IncomingMessage): Promise<URLSearchParams> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    return new URLSearchParams(Buffer.concat(chunks).toString());
-  }
 
   listening.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', issuer).pathname;
@@ -91,7 +87,7 @@ export async function startLocalIssuer(): Promise<LocalIssuer> {
     void (async () => {
       self.introspections += 1;
       if (self.failIntrospection) return json(res, self.failIntrospection, { error: 'server_error' });
-      const params = await form(req);
+      const params = await readFormBody(req);
       try {
         await jwtVerify(params.get('client_assertion') ?? '', bankPublic, { issuer: bankClientId, subject: bankClientId, audience: issuer, requiredClaims: ['exp', 'jti'] });
       } catch {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { calculateJwkThumbprint, EmbeddedJWK, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import type { IncomingMessage } from 'node:http';
+import { clientAssertionOk, dpopProofKey, readFormBody, sendJson, testClientKey } from '@sekisho/example-kit/testing/stub-server';
+import { generateKeyPair, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import type { PrivateEcJwk } from '../../src/registration.ts';
 import { startLocalIssuer, type LocalIssuer } from './local-issuer.ts';
 
@@ -49,9 +50,7 @@ interface Code { params: JWTPayload; jkt: string; grantId: string; used: boolean
 export async function startStubFapi(options: { bankAudience: string; redirectUri?: string; decision?: Partial<Decision> }): Promise<StubFapi> {
   const issuer = await startLocalIssuer();
   const clientId = 'fintech-example';
-  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-  const privateJwk = { ...(await exportJWK(privateKey)), kid: 'fintech-test', alg: 'ES256' } as PrivateEcJwk;
-  const clientPublic = await importJWK({ ...(await exportJWK(publicKey)), alg: 'ES256' }, 'ES256');
+  const { privateJwk, publicKey: clientPublic } = await testClientKey('fintech-test');
   const forger = await generateKeyPair('ES256');
   const pushed = new Map<string, { params: JWTPayload; jkt: string }>();
   const codes = new Map<string, Code>();
@@ -81,35 +80,9 @@ export async function startStubFapi(options: { bankAudience: string; redirectUri
     close: () => issuer.close(),
   };
 
-  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
-    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
-    res.end(JSON.stringify(body));
-  };
-  async function form(req: IncomingMessage): Promise<URLSearchParams> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    return new URLSearchParams(Buffer.concat(chunks).toString());
-  }
-  async function clientAuthenticated(params: URLSearchParams): Promise<boolean> {
-    if (params.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') return false;
-    try {
-      await jwtVerify(params.get('client_assertion') ?? '', clientPublic, { issuer: clientId, subject: clientId, audience: base, requiredClaims: ['exp', 'jti'] });
-      return true;
-    } catch {
-      return false;
-    }
-  }
+  const clientAuthenticated = (params: URLSearchParams) => clientAssertionOk(params, { clientId, publicKey: clientPublic, audience: base });
   /** The DPoP proof's key thumbprint, when the proof is good for this method and URL (and token). */
-  async function dpopJkt(req: IncomingMessage, htm: string, htu: string, accessToken?: string): Promise<string | undefined> {
-    try {
-      const { payload, protectedHeader } = await jwtVerify(String(req.headers.dpop), EmbeddedJWK, { typ: 'dpop+jwt', algorithms: ['ES256'], requiredClaims: ['iat', 'jti'] });
-      if (payload.htm !== htm || payload.htu !== htu) return undefined;
-      if (accessToken && payload.ath !== createHash('sha256').update(accessToken).digest('base64url')) return undefined;
-      return await calculateJwkThumbprint(protectedHeader.jwk!);
-    } catch {
-      return undefined;
-    }
-  }
+  const dpopJkt = async (req: IncomingMessage, htm: string, htu: string, accessToken?: string) => (await dpopProofKey(req, htm, htu, accessToken))?.jkt;
   async function tokens(params: { jkt: string; grantId: string; details: unknown[]; sub: string; nonce?: unknown; refresh: boolean }) {
     const d = stub.decision;
     const accessToken = issuer.mint({ client_id: clientId, sub: params.sub, aud: options.bankAudience, cnf: { jkt: params.jkt }, authorization_details: params.details as Array<Record<string, unknown>>, grant_id: params.grantId }, { expiresIn: d.expiresIn });
@@ -124,30 +97,30 @@ export async function startStubFapi(options: { bankAudience: string; redirectUri
   }
 
   issuer.routes.set('/par', async (req, res) => {
-    const params = await form(req);
-    if (!(await clientAuthenticated(params))) return send(res, 401, { error: 'invalid_client' });
-    if ([...params.keys()].some((k) => !['client_id', 'request', 'client_assertion', 'client_assertion_type'].includes(k))) return send(res, 400, { error: 'invalid_request', error_description: 'parameters outside the request object' });
+    const params = await readFormBody(req);
+    if (!(await clientAuthenticated(params))) return sendJson(res, 401, { error: 'invalid_client' });
+    if ([...params.keys()].some((k) => !['client_id', 'request', 'client_assertion', 'client_assertion_type'].includes(k))) return sendJson(res, 400, { error: 'invalid_request', error_description: 'parameters outside the request object' });
     let claims: JWTPayload;
     try {
       ({ payload: claims } = await jwtVerify(params.get('request') ?? '', clientPublic, { issuer: clientId, audience: base, typ: 'oauth-authz-req+jwt', requiredClaims: ['exp', 'iat', 'nbf', 'jti'] }));
     } catch {
-      return send(res, 400, { error: 'invalid_request_object' });
+      return sendJson(res, 400, { error: 'invalid_request_object' });
     }
     if (claims.response_mode !== 'jwt' || claims.code_challenge_method !== 'S256' || typeof claims.code_challenge !== 'string' || claims.resource !== options.bankAudience) {
-      return send(res, 400, { error: 'invalid_request' });
+      return sendJson(res, 400, { error: 'invalid_request' });
     }
     const jkt = await dpopJkt(req, 'POST', `${base}/par`);
-    if (!jkt) return send(res, 400, { error: 'invalid_dpop_proof' });
+    if (!jkt) return sendJson(res, 400, { error: 'invalid_dpop_proof' });
     stub.requestObjects.push(claims);
     const requestUri = `urn:ietf:params:oauth:request_uri:${randomBytes(16).toString('base64url')}`;
     pushed.set(requestUri, { params: claims, jkt });
-    send(res, 201, { request_uri: requestUri, expires_in: 60 });
+    sendJson(res, 201, { request_uri: requestUri, expires_in: 60 });
   });
 
   issuer.routes.set('/authorize', async (req, res) => {
     const url = new URL(req.url ?? '/', base);
     const request = pushed.get(url.searchParams.get('request_uri') ?? '');
-    if (!request || url.searchParams.get('client_id') !== clientId) return send(res, 400, { error: 'invalid_request_uri' });
+    if (!request || url.searchParams.get('client_id') !== clientId) return sendJson(res, 400, { error: 'invalid_request_uri' });
     pushed.delete(url.searchParams.get('request_uri')!);
     const p = request.params;
     const now = Math.floor(Date.now() / 1000);
@@ -166,37 +139,37 @@ export async function startStubFapi(options: { bankAudience: string; redirectUri
   });
 
   issuer.routes.set('/token', async (req, res) => {
-    const params = await form(req);
-    if (!(await clientAuthenticated(params))) return send(res, 401, { error: 'invalid_client' });
+    const params = await readFormBody(req);
+    if (!(await clientAuthenticated(params))) return sendJson(res, 401, { error: 'invalid_client' });
     const jkt = await dpopJkt(req, 'POST', `${base}/token`);
-    if (!jkt) return send(res, 400, { error: 'invalid_dpop_proof' });
+    if (!jkt) return sendJson(res, 400, { error: 'invalid_dpop_proof' });
     const grantType = params.get('grant_type');
     if (grantType === 'authorization_code') {
       const code = codes.get(params.get('code') ?? '');
-      if (!code || code.used || code.jkt !== jkt) return send(res, 400, { error: 'invalid_grant' });
+      if (!code || code.used || code.jkt !== jkt) return sendJson(res, 400, { error: 'invalid_grant' });
       code.used = true;
       const challenge = createHash('sha256').update(params.get('code_verifier') ?? '').digest('base64url');
-      if (challenge !== code.params.code_challenge || params.get('redirect_uri') !== code.params.redirect_uri) return send(res, 400, { error: 'invalid_grant' });
+      if (challenge !== code.params.code_challenge || params.get('redirect_uri') !== code.params.redirect_uri) return sendJson(res, 400, { error: 'invalid_grant' });
       // issueRequestObject puts authorization_details in the request object as JSON, not as a string.
       const asked = code.params.authorization_details as Array<Record<string, unknown>>;
       const d = stub.decision;
       const granted = asked.map((x) => (x.type === 'account_information' ? { ...x, accounts: d.accounts } : { ...x, debtor_account: d.debtor }));
       const ongoing = String(code.params.scope).split(' ').includes('offline_access');
-      return send(res, 200, await tokens({ jkt, grantId: code.grantId, details: granted, sub: d.sub, nonce: code.params.nonce, refresh: ongoing }));
+      return sendJson(res, 200, await tokens({ jkt, grantId: code.grantId, details: granted, sub: d.sub, nonce: code.params.nonce, refresh: ongoing }));
     }
     if (grantType === 'refresh_token') {
       stub.refreshes += 1;
       const held = refreshTokens.get(params.get('refresh_token') ?? '');
-      if (!held || held.jkt !== jkt || stub.decision.refuseRefresh || stub.revokedGrants.includes(held.grantId)) return send(res, 400, { error: 'invalid_grant' });
+      if (!held || held.jkt !== jkt || stub.decision.refuseRefresh || stub.revokedGrants.includes(held.grantId)) return sendJson(res, 400, { error: 'invalid_grant' });
       const fresh = await tokens({ ...held, jkt, refresh: false });
-      return send(res, 200, { ...fresh, id_token: undefined });
+      return sendJson(res, 200, { ...fresh, id_token: undefined });
     }
     if (grantType === 'client_credentials' && params.get('scope') === 'grant_management_revoke') {
       const token = randomBytes(32).toString('base64url');
       managementTokens.set(token, jkt);
-      return send(res, 200, { access_token: token, token_type: 'DPoP', expires_in: 300, scope: 'grant_management_revoke' });
+      return sendJson(res, 200, { access_token: token, token_type: 'DPoP', expires_in: 300, scope: 'grant_management_revoke' });
     }
-    return send(res, 400, { error: 'unsupported_grant_type' });
+    return sendJson(res, 400, { error: 'unsupported_grant_type' });
   });
 
   issuer.routes.set('/grants/', async (req, res) => {
