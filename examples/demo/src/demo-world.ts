@@ -119,7 +119,9 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     await registerDemoClient(sekisho.app, bankIntrospectionClientMetadata({ clientId: 'bank-api-demo', privateJwk: bankKey }));
     const bankApi = createBankApi({
       issuer: urls.sekisho, audience: urls.bankApi, publicUrl: urls.bankApi, data: sampleAccounts(),
-      introspection: { clientId: 'bank-api-demo', privateKey: await importJWK(bankKey, 'ES256') as CryptoKey, kid: bankKey.kid },
+      // No reuse of an introspection answer: the printed instructions promise that a consent
+      // withdrawn at Sekisho stops the app at once, and one person's demo has no load to spare.
+      introspection: { clientId: 'bank-api-demo', privateKey: await importJWK(bankKey, 'ES256') as CryptoKey, kid: bankKey.kid, cacheSeconds: 0 },
       log: (l) => log('bank-api', l),
     });
     for (const [handler, port] of [[fintech.handler, ports.fintech], [bankApi, ports.bankApi]] as const) {
