@@ -15,14 +15,15 @@ export const TRANSFER = {
 
 /**
  * On the fintech's home page: Connect your bank. The app pushes its signed request (PAR) and sends
- * the browser to Sekisho's sign-in page. Returns the status of the app's answer to Connect.
+ * the browser to Sekisho: its sign-in page, or the consent screen for a person still signed in
+ * there. Returns the status of the app's answer to Connect.
  */
 export async function chooseConnect(page: Page, fintechUrl: string): Promise<number> {
   await page.getByRole('heading', { name: /Connect your bank/ }).waitFor();
   const connect = page.waitForResponse((r) => r.url() === `${fintechUrl}/connect`);
   await page.getByRole('button', { name: /Connect your bank/ }).click();
   const status = (await connect).status();
-  await page.getByLabel('Username').waitFor();
+  await page.getByLabel('Username').or(page.getByRole('heading', { name: 'Allow access?' })).waitFor();
   return status;
 }
 

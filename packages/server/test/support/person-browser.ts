@@ -75,6 +75,8 @@ export interface PasskeyToCopy {
   /** PKCS#8, base64url. */
   privateKey: string;
   userHandle: string;
+  /** The signature counter the authenticator starts from (default 0). */
+  signCount?: number;
 }
 
 /**
@@ -87,16 +89,32 @@ export async function addCredential({ cdp, authenticatorId }: Authenticator, pas
     authenticatorId,
     credential: {
       credentialId: b64(passkey.credentialId), isResidentCredential: true, rpId: passkey.rpId, privateKey: b64(passkey.privateKey),
-      userHandle: b64(passkey.userHandle), signCount: 0, backupEligibility: true, backupState: true,
+      userHandle: b64(passkey.userHandle), signCount: passkey.signCount ?? 0, backupEligibility: true, backupState: true,
     },
   });
 }
 
-/** The passkeys an authenticator holds, ready for {@link addCredential} elsewhere. */
-export async function credentialsOf({ cdp, authenticatorId }: Authenticator): Promise<PasskeyToCopy[]> {
+/** The passkeys an authenticator holds, with their counters, ready for {@link addCredential} elsewhere. */
+export async function credentialsOf({ cdp, authenticatorId }: Authenticator): Promise<Required<PasskeyToCopy>[]> {
   const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
   const b64u = (b64: string) => Buffer.from(b64, 'base64').toString('base64url');
   return credentials.map((c) => ({
-    credentialId: b64u(c.credentialId), rpId: c.rpId!, privateKey: b64u(c.privateKey), userHandle: b64u(c.userHandle!),
+    credentialId: b64u(c.credentialId), rpId: c.rpId!, privateKey: b64u(c.privateKey), userHandle: b64u(c.userHandle!), signCount: c.signCount,
   }));
+}
+
+/**
+ * Syncs the passkeys of one authenticator to another, as a passkey provider syncs them between a
+ * person's devices. The counter goes along: a synced passkey's real provider reports 0 every
+ * time, but a virtual authenticator counts each use, and Sekisho refuses a counter that went
+ * backwards (a cloned authenticator). Call it again the other way before the first device signs again.
+ */
+export async function syncPasskeys(from: Authenticator, to: Authenticator): Promise<void> {
+  const held = new Set((await credentialsOf(to)).map((c) => c.credentialId));
+  for (const passkey of await credentialsOf(from)) {
+    if (held.has(passkey.credentialId)) {
+      await to.cdp.send('WebAuthn.removeCredential', { authenticatorId: to.authenticatorId, credentialId: Buffer.from(passkey.credentialId, 'base64url').toString('base64') });
+    }
+    await addCredential(to, passkey);
+  }
 }
