@@ -1,17 +1,17 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { bi } from '@sekisho/example-kit/html';
+import { createPageIo, isCrossSite, one, readBody, readForm, sendText } from '@sekisho/example-kit/http-io';
+import { checkUrl } from '@sekisho/example-kit/loopback';
 import { isRecordType, type RecordType } from './fhir.ts';
 import { createCibaClient, type ClientPrivateJwk } from './clinic/ciba-client.ts';
 import { createCibaRequests, TooManyRequestsError } from './clinic/ciba-requests.ts';
 import { createDoctors, type DoctorAccount } from './clinic/doctors.ts';
-import { bi } from './clinic/html.ts';
-import { one, readBody, readForm, redirect, sendHtml, sendText } from './clinic/http-io.ts';
 import type { Chrome } from './clinic/layout.ts';
 import { homePage, loginPage, messagePage } from './clinic/pages.ts';
 import { createRecordReader } from './clinic/record-reader.ts';
 import { requestPage } from './clinic/request-page.ts';
 import { createSessions, type Session } from './clinic/sessions.ts';
 import { STYLE } from './clinic/style.ts';
-import { checkUrl } from './shared/loopback.ts';
 
 export type { ClientPrivateJwk, DoctorAccount };
 
@@ -74,6 +74,9 @@ export function createClinicApp(options: ClinicAppOptions): ClinicApp {
   const aborter = new AbortController();
   const log = options.log ?? ((event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`));
   const doctors = createDoctors(options.doctors);
+  // The pages load nothing but /style.css and run no script (the waiting page refreshes itself);
+  // their forms post to the clinic only.
+  const { sendHtml, redirect } = createPageIo();
   const sessions = createSessions({ secure: publicUrl.protocol === 'https:', ttlSeconds: options.sessionSeconds ?? 8 * 3600 });
   const ciba = createCibaClient({
     issuer: options.issuer, clientId: options.clientId, privateJwk: options.privateJwk,
@@ -93,12 +96,6 @@ export function createClinicApp(options: ClinicAppOptions): ClinicApp {
     return { clinicName, ...(doctor && session ? { doctor: { name: doctor.name, csrf: session.csrf } } : {}) };
   };
 
-  /** Browser form posts only from our own pages: the CSRF token, and Origin / Sec-Fetch-Site when sent. */
-  function crossSite(req: IncomingMessage): boolean {
-    const origin = req.headers.origin;
-    return (origin !== undefined && origin !== publicUrl.origin) || req.headers['sec-fetch-site'] === 'cross-site';
-  }
-
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', publicUrl.origin).pathname;
     const method = req.method ?? 'GET';
@@ -107,7 +104,7 @@ export function createClinicApp(options: ClinicAppOptions): ClinicApp {
     if (path === '/style.css' && method === 'GET') return sendText(res, 200, 'text/css; charset=utf-8', STYLE, { 'Cache-Control': 'public, max-age=3600' });
 
     if (method === 'POST') {
-      if (crossSite(req)) return sendHtml(res, 403, messagePage(chrome(), bi('拒否しました', 'Refused'), bi('他のサイトからの送信は受け付けません。', 'Forms from other sites are not accepted.')));
+      if (isCrossSite(req, publicUrl.origin)) return sendHtml(res, 403, messagePage(chrome(), bi('拒否しました', 'Refused'), bi('他のサイトからの送信は受け付けません。', 'Forms from other sites are not accepted.')));
       const form = await readForm(req);
       if (!form) {
         res.setHeader('Connection', 'close');

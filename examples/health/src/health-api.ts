@@ -1,6 +1,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { createResourceServer, ResourceServerError, type ResourceServerOptions, type VerifiedAccess } from '@sekisho/resource-server';
 import { toWebRequest } from '@sekisho/resource-server/node';
+import { checkUrl } from '@sekisho/example-kit/loopback';
 import { FHIR_ID, type Bundle, type HealthRecords, type Resource, type ResourceType } from './fhir.ts';
 import { readJsonBody } from './health-api/json-body.ts';
 import { requirementFor, type FhirAction } from './health-api/record-access.ts';
@@ -8,7 +9,6 @@ import { parseNewRecord } from './health-api/record-input.ts';
 import { createRecordStore } from './health-api/record-store.ts';
 import { sendAuthError, sendJson, sendProblem } from './health-api/responses.ts';
 import { allowedMethods, routeOf, writable } from './health-api/routes.ts';
-import { checkUrl } from './shared/loopback.ts';
 
 export interface HealthApiOptions {
   /** The authorization server's issuer identifier; tokens must carry it as `iss`. */

@@ -41,7 +41,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { exportJWK, generateKeyPair } from 'jose';
+import { newClientKey } from '@sekisho/example-kit/client-key';
+import { fail, jsonVariable, portVariable } from '@sekisho/example-kit/env';
 import { createClinicApp, type ClientPrivateJwk, type DoctorAccount } from './clinic-app.ts';
 import { createHealthApi } from './health-api.ts';
 import { createPatientPortal } from './patient-portal.ts';
@@ -50,30 +51,14 @@ import { SAMPLE_RECORDS } from './sample-records.ts';
 
 const env = process.env;
 
-function fail(message: string): never {
-  process.stderr.write(`${message}\n`);
-  process.exit(64);
-}
-
-function json<T>(name: string): T | undefined {
-  const value = env[name];
-  if (value === undefined || value === '') return undefined;
-  try { return JSON.parse(value) as T; } catch { return fail(`${name} is not valid JSON`); }
-}
-
-function port(name: string, fallback: number): number {
-  const value = Number(env[name] ?? fallback);
-  return Number.isInteger(value) && value >= 0 && value < 65536 ? value : fail(`${name} must be a port number`);
-}
-
 const issuer = env.SEKISHO_ISSUER ?? fail('SEKISHO_ISSUER is required (Sekisho\'s issuer URL)');
 const clientId = env.CLINIC_CLIENT_ID ?? fail('CLINIC_CLIENT_ID is required');
 const deliveryMode = (env.CLINIC_DELIVERY_MODE ?? 'poll') as 'poll' | 'ping';
 if (deliveryMode !== 'poll' && deliveryMode !== 'ping') fail('CLINIC_DELIVERY_MODE must be poll or ping');
 const host = env.HOST ?? '127.0.0.1';
-const clinicPort = port('CLINIC_PORT', 4000);
-const apiPort = port('HEALTH_API_PORT', 4001);
-const portalPort = port('PORTAL_PORT', 4002);
+const clinicPort = portVariable('CLINIC_PORT', 4000);
+const apiPort = portVariable('HEALTH_API_PORT', 4001);
+const portalPort = portVariable('PORTAL_PORT', 4002);
 const portalClientId = env.PORTAL_CLIENT_ID || undefined;
 const portalUrl = env.PORTAL_PUBLIC_URL ?? `http://127.0.0.1:${portalPort}`;
 const tlsFiles = env.CLINIC_TLS_CERT_FILE && env.CLINIC_TLS_KEY_FILE ? { cert: env.CLINIC_TLS_CERT_FILE, key: env.CLINIC_TLS_KEY_FILE } : undefined;
@@ -86,18 +71,13 @@ if (deliveryMode === 'ping' && !notificationEndpoint.startsWith('https:')) {
   process.stderr.write('note: Sekisho registers only https notification endpoints; set CLINIC_TLS_* or an https CLINIC_PUBLIC_URL for ping mode\n');
 }
 
-async function newKey(prefix: string): Promise<ClientPrivateJwk> {
-  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-  return { ...(await exportJWK(privateKey)), kid: `${prefix}-${new Date().toISOString().slice(0, 10)}`, alg: 'ES256' } as ClientPrivateJwk;
-}
-
-const privateJwk = json<ClientPrivateJwk>('CLINIC_PRIVATE_JWK');
-const portalJwk = json<ClientPrivateJwk>('PORTAL_PRIVATE_JWK');
+const privateJwk = jsonVariable<ClientPrivateJwk>('CLINIC_PRIVATE_JWK');
+const portalJwk = jsonVariable<ClientPrivateJwk>('PORTAL_PRIVATE_JWK');
 if (!privateJwk || (portalClientId && !portalJwk)) {
   // First run: make the keys that are missing, say what to register, start nothing.
   const lines: string[] = [];
   if (!privateJwk) {
-    const fresh = await newKey('clinic');
+    const fresh = await newClientKey('clinic');
     lines.push(
       'CLINIC_PRIVATE_JWK is not set. A new key for the clinic (keep it secret):', '', `  export CLINIC_PRIVATE_JWK='${JSON.stringify(fresh)}'`, '',
       'Register the clinic in Sekisho with this metadata (npm run sekisho -- client add --file clinic.json):', '',
@@ -105,7 +85,7 @@ if (!privateJwk || (portalClientId && !portalJwk)) {
     );
   }
   if (portalClientId && !portalJwk) {
-    const fresh = await newKey('portal');
+    const fresh = await newClientKey('portal');
     lines.push(
       'PORTAL_PRIVATE_JWK is not set. A new key for the patient portal (keep it secret):', '', `  export PORTAL_PRIVATE_JWK='${JSON.stringify(fresh)}'`, '',
       'Register the portal in Sekisho with this metadata (npm run sekisho -- client add --file portal.json):', '',
@@ -117,7 +97,7 @@ if (!privateJwk || (portalClientId && !portalJwk)) {
   process.exit(2);
 }
 
-let doctors = json<DoctorAccount[]>('CLINIC_DOCTORS');
+let doctors = jsonVariable<DoctorAccount[]>('CLINIC_DOCTORS');
 let generatedPassword: string | undefined;
 if (!doctors) {
   generatedPassword = randomBytes(12).toString('base64url');

@@ -1,6 +1,10 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { ClientPrivateJwk } from '@sekisho/example-kit/client-key';
+import { cookieValue } from '@sekisho/example-kit/cookies';
+import { html } from '@sekisho/example-kit/html';
+import { isCrossSite, one, pageHeaders, readForm, redirect, sendHtml } from '@sekisho/example-kit/http-io';
+import { checkUrl, insecureFor } from '@sekisho/example-kit/loopback';
 import * as oauth from 'oauth4webapi';
-import { one, readForm } from './clinic/http-io.ts';
 import { createRecordReader } from './clinic/record-reader.ts';
 import type { RecordType } from './fhir.ts';
 import { RECORD_TYPES } from './fhir.ts';
@@ -11,9 +15,6 @@ import { FORM_TYPES, resourceFromForm, type RecordForm } from './portal/record-f
 import { createPortalSessions, type Connection, type PortalSession } from './portal/sessions.ts';
 import { PORTAL_STYLE } from './portal/style.ts';
 import { languageOf, WORDS, type Lang } from './portal/words.ts';
-import type { ClientPrivateJwk } from './shared/client-key.ts';
-import { checkUrl, insecureFor } from './shared/loopback.ts';
-import { html } from './clinic/html.ts';
 
 export interface PatientPortalOptions {
   /** Sekisho's issuer identifier. */
@@ -81,36 +82,7 @@ export function createPatientPortal(options: PatientPortalOptions): PatientPorta
   /** No script; styles from here; forms post here, and /login's answer redirects to Sekisho. */
   async function sendPage(res: ServerResponse, status: number, page: string): Promise<void> {
     const sekisho = await client.authorizationOrigin();
-    res.writeHead(status, {
-      'Content-Security-Policy': `default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'${sekisho ? ` ${sekisho}` : ''}; frame-ancestors 'none'; base-uri 'none'`,
-      'Cache-Control': 'no-store',
-      'X-Content-Type-Options': 'nosniff',
-      // Not no-referrer: Chromium then posts forms with `Origin: null`, which the cross-site check refuses.
-      'Referrer-Policy': 'same-origin',
-      'X-Frame-Options': 'DENY',
-      'Cross-Origin-Opener-Policy': 'same-origin',
-      'Content-Type': 'text/html; charset=utf-8',
-      'Content-Length': Buffer.byteLength(page),
-    });
-    res.end(page);
-  }
-
-  function redirect(res: ServerResponse, location: string): void {
-    res.writeHead(303, { Location: location, 'Cache-Control': 'no-store', 'Content-Length': 0 });
-    res.end();
-  }
-
-  function crossSite(req: IncomingMessage): boolean {
-    const origin = req.headers.origin;
-    return (origin !== undefined && origin !== publicUrl.origin) || req.headers['sec-fetch-site'] === 'cross-site';
-  }
-
-  function cookie(req: IncomingMessage, name: string): string | undefined {
-    for (const part of (req.headers.cookie ?? '').split(';')) {
-      const eq = part.indexOf('=');
-      if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-    }
-    return undefined;
+    sendHtml(res, status, page, pageHeaders(sekisho ? [sekisho] : []));
   }
 
   /**
@@ -265,7 +237,7 @@ export function createPatientPortal(options: PatientPortalOptions): PatientPorta
     const path = url.pathname;
     const method = req.method ?? 'GET';
     const queryLang = url.searchParams.get('lang');
-    const lang: Lang = languageOf(queryLang, cookie(req, langCookie), req.headers['accept-language']);
+    const lang: Lang = languageOf(queryLang, cookieValue(req.headers.cookie, langCookie), req.headers['accept-language']);
     if (queryLang === 'ja' || queryLang === 'en') {
       res.appendHeader('Set-Cookie', `${langCookie}=${lang}; Path=/; SameSite=Lax; Max-Age=31536000${publicUrl.protocol === 'https:' ? '; Secure' : ''}`);
     }
@@ -280,7 +252,7 @@ export function createPatientPortal(options: PatientPortalOptions): PatientPorta
 
     if (method === 'POST') {
       const anonymous: PageContext = { lang, csrf: '', signedIn: false };
-      if (crossSite(req)) return sendPage(res, 403, messagePage(anonymous, words.error, words.refusedForm));
+      if (isCrossSite(req, publicUrl.origin)) return sendPage(res, 403, messagePage(anonymous, words.error, words.refusedForm));
       const form = await readForm(req);
       if (!form) {
         res.setHeader('Connection', 'close');

@@ -1,4 +1,4 @@
-import type { ClientPrivateJwk } from './shared/client-key.ts';
+import type { ClientPrivateJwk } from '@sekisho/example-kit/client-key';
 import { RECORD_TYPES, WRITABLE_TYPES, type ResourceType } from './fhir.ts';
 import { smartScopes } from './health-api/record-access.ts';
 

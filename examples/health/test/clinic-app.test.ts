@@ -1,13 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createBrowser, waitFor, type Browser } from '@sekisho/example-kit/testing/browser';
+import { dpopKey, dpopProof } from '@sekisho/example-kit/testing/dpop';
+import { listen, type Listening } from '@sekisho/example-kit/testing/listen';
 import { createClinicApp, type ClinicApp, type ClinicAppOptions } from '../src/clinic-app.ts';
 import type { ClientPrivateJwk } from '../src/clinic/ciba-client.ts';
 import { createHealthApi, type AccessLogLine } from '../src/health-api.ts';
 import { SAMPLE_RECORDS } from '../src/sample-records.ts';
-import { createBrowser, waitFor, type Browser } from './support/browser.ts';
-import { listen, type Listening } from './support/listen.ts';
 import { startStubCiba, type Scenario, type StubCiba } from './support/stub-ciba.ts';
-import { dpopKey, dpopProof } from './support/dpop.ts';
 import { ALLERGY, BLOOD_PRESSURE } from './support/records.ts';
 
 const AUDIENCE = 'https://health.example/fhir';

@@ -1,14 +1,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
+import { dpopKey, dpopProof, type DpopKey } from '@sekisho/example-kit/testing/dpop';
+import { listen, type Listening } from '@sekisho/example-kit/testing/listen';
 import { generateKeyPair as joseKeyPair } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { createHealthApi, type AccessLogLine } from '../src/health-api.ts';
 import { HEALTH_SCOPES } from '../src/registration.ts';
 import { SAMPLE_RECORDS } from '../src/sample-records.ts';
 import type { AllergyIntolerance, Bundle, Observation, Patient } from '../src/fhir.ts';
-import { dpopKey, dpopProof, type DpopKey } from './support/dpop.ts';
-import { listen, type Listening } from './support/listen.ts';
 import { startLocalIssuer, type LocalIssuer } from './support/local-issuer.ts';
 import { ALLERGY, BLOOD_PRESSURE, WEIGHT } from './support/records.ts';
 

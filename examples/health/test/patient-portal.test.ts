@@ -1,11 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import type { ClientPrivateJwk } from '@sekisho/example-kit/client-key';
+import { createBrowser, type Browser } from '@sekisho/example-kit/testing/browser';
+import { listen, type Listening } from '@sekisho/example-kit/testing/listen';
 import { createHealthApi, type AccessLogLine } from '../src/health-api.ts';
 import { createPatientPortal, type PatientPortal } from '../src/patient-portal.ts';
 import { SAMPLE_RECORDS } from '../src/sample-records.ts';
-import type { ClientPrivateJwk } from '../src/shared/client-key.ts';
-import { createBrowser, type Browser } from './support/browser.ts';
-import { listen, type Listening } from './support/listen.ts';
 import { startStubCodeFlow, type CodeFlowScenario, type StubCodeFlow } from './support/stub-code-flow.ts';
 
 const AUDIENCE = 'https://health.example/fhir';

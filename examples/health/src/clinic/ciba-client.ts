@@ -1,8 +1,11 @@
+import { createClientKey, type ClientPrivateJwk } from '@sekisho/example-kit/client-key';
+import { createDiscovery } from '@sekisho/example-kit/discovery';
+import { withDpopNonceRetry } from '@sekisho/example-kit/dpop-nonce';
+import { oauthErrorCode } from '@sekisho/example-kit/error-code';
+import { checkUrl, insecureFor } from '@sekisho/example-kit/loopback';
 import * as oauth from 'oauth4webapi';
 import type { RecordType } from '../fhir.ts';
 import { smartScopes } from '../health-api/record-access.ts';
-import { checkPrivateJwk, importPrivateKey, type ClientPrivateJwk } from '../shared/client-key.ts';
-import { checkUrl, insecureFor } from '../shared/loopback.ts';
 
 export type { ClientPrivateJwk };
 
@@ -63,32 +66,13 @@ export function requestedScopes(types: readonly RecordType[]): string {
  */
 export function createCibaClient(options: CibaClientOptions) {
   const issuer = checkUrl('issuer', options.issuer);
-  const jwk = checkPrivateJwk(options.privateJwk);
+  const { privateKey, clientAuth } = createClientKey(options.privateJwk);
   const client: oauth.Client = { client_id: options.clientId };
-  let key: Promise<oauth.PrivateKey> | undefined;
-  let metadata: Promise<oauth.AuthorizationServer> | undefined;
-
-  const privateKey = () => (key ??= importPrivateKey(jwk));
-
-  async function discover(): Promise<oauth.AuthorizationServer> {
-    const response = await oauth.discoveryRequest(issuer, { algorithm: 'oidc', signal: options.signal, ...insecureFor(issuer) });
-    const as = await oauth.processDiscoveryResponse(issuer, response);
-    for (const endpoint of [as.backchannel_authentication_endpoint, as.token_endpoint]) {
-      if (!endpoint) throw new CibaStartError('invalid_response');
-      checkUrl('endpoint', endpoint);
-    }
-    return as;
-  }
-
-  function server(): Promise<oauth.AuthorizationServer> {
-    if (!metadata) {
-      const attempt = discover();
-      metadata = attempt;
-      // Tried again on the next request when Sekisho was not reachable.
-      attempt.catch(() => { if (metadata === attempt) metadata = undefined; });
-    }
-    return metadata;
-  }
+  const server = createDiscovery(issuer, {
+    endpoints: ['backchannel_authentication_endpoint', 'token_endpoint'],
+    signal: () => options.signal,
+    missing: () => new CibaStartError('invalid_response'),
+  });
 
   return {
     /** A fresh DPoP key for one request: its tokens are bound to it and die with it. */
@@ -110,7 +94,7 @@ export function createCibaClient(options: CibaClientOptions) {
       });
       if (input.clientNotificationToken) parameters.set('client_notification_token', input.clientNotificationToken);
       try {
-        const auth = oauth.PrivateKeyJwt(await privateKey());
+        const auth = await clientAuth();
         // issueRequestObject: iss = client_id, aud = issuer, iat, nbf, exp (60 s later), jti,
         // typ oauth-authz-req+jwt, signed with the client key. requested_expiry becomes a JSON number.
         const request = await oauth.issueRequestObject(as, client, parameters, await privateKey(), {
@@ -128,37 +112,36 @@ export function createCibaClient(options: CibaClientOptions) {
 
     /** One token request for `authReqId` (one retry when Sekisho asks for a DPoP nonce). */
     async token(authReqId: string, dpop: oauth.DPoPHandle): Promise<TokenOutcome> {
-      for (let attempt = 0; ; attempt += 1) {
-        try {
+      let tokens: oauth.TokenEndpointResponse;
+      try {
+        tokens = await withDpopNonceRetry(async () => {
           const as = await server();
-          const response = await oauth.backchannelAuthenticationGrantRequest(as, client, oauth.PrivateKeyJwt(await privateKey()), authReqId, {
+          const response = await oauth.backchannelAuthenticationGrantRequest(as, client, await clientAuth(), authReqId, {
             DPoP: dpop, signal: options.signal, ...insecureFor(as.token_endpoint),
           });
-          const tokens = await oauth.processBackchannelAuthenticationGrantResponse(as, client, response);
-          // A bearer token would work for whoever holds it; the health API refuses it anyway.
-          if (tokens.token_type !== 'dpop') return { kind: 'failed', reason: 'error', error: 'token_not_dpop_bound' };
-          // RFC 8693 `act` in the ID token: a delegate (a guardian) approved for the patient. The
-          // access token says so too, but it is the API's to read (RFC 9068 §6), not ours.
-          const actor = oauth.getValidatedIdTokenClaims(tokens)?.act;
-          return {
-            kind: 'tokens', accessToken: tokens.access_token,
-            authorizationDetails: Array.isArray(tokens.authorization_details) ? tokens.authorization_details : [],
-            // The token response's scope: what the access token carries for the health API (the
-            // person may have left a record type's scope unticked on their phone).
-            scopes: typeof tokens.scope === 'string' ? tokens.scope.split(' ') : [],
-            ...(actor !== undefined && actor !== null ? { actor } : {}),
-          };
-        } catch (err) {
-          // oauth4webapi's DPoP handle has kept the nonce from the refusal; the retry carries it.
-          if (attempt === 0 && oauth.isDPoPNonceError(err)) continue;
-          const error = errorCode(err);
-          if (error === 'authorization_pending') return { kind: 'pending' };
-          if (error === 'slow_down') return { kind: 'slow_down' };
-          if (error === 'access_denied') return { kind: 'failed', reason: 'denied', error };
-          if (error === 'expired_token') return { kind: 'failed', reason: 'expired', error };
-          return { kind: 'failed', reason: 'error', error };
-        }
+          return oauth.processBackchannelAuthenticationGrantResponse(as, client, response);
+        });
+      } catch (err) {
+        const error = errorCode(err);
+        if (error === 'authorization_pending') return { kind: 'pending' };
+        if (error === 'slow_down') return { kind: 'slow_down' };
+        if (error === 'access_denied') return { kind: 'failed', reason: 'denied', error };
+        if (error === 'expired_token') return { kind: 'failed', reason: 'expired', error };
+        return { kind: 'failed', reason: 'error', error };
       }
+      // A bearer token would work for whoever holds it; the health API refuses it anyway.
+      if (tokens.token_type !== 'dpop') return { kind: 'failed', reason: 'error', error: 'token_not_dpop_bound' };
+      // RFC 8693 `act` in the ID token: a delegate (a guardian) approved for the patient. The
+      // access token says so too, but it is the API's to read (RFC 9068 §6), not ours.
+      const actor = oauth.getValidatedIdTokenClaims(tokens)?.act;
+      return {
+        kind: 'tokens', accessToken: tokens.access_token,
+        authorizationDetails: Array.isArray(tokens.authorization_details) ? tokens.authorization_details : [],
+        // The token response's scope: what the access token carries for the health API (the
+        // person may have left a record type's scope unticked on their phone).
+        scopes: typeof tokens.scope === 'string' ? tokens.scope.split(' ') : [],
+        ...(actor !== undefined && actor !== null ? { actor } : {}),
+      };
     },
   };
 }
@@ -166,12 +149,5 @@ export type CibaClient = ReturnType<typeof createCibaClient>;
 
 /** An error as a short code safe to show and log: never a description from the server or a token. */
 function errorCode(err: unknown): string {
-  if (err instanceof oauth.ResponseBodyError) return /^[\x21-\x7e]{1,64}$/.test(err.error) ? err.error : 'invalid_response';
-  if (err instanceof CibaStartError) return err.error;
-  if (err instanceof oauth.WWWAuthenticateChallengeError) {
-    const code = err.cause[0]?.parameters.error;
-    return code && /^[\x21-\x7e]{1,64}$/.test(code) ? code : 'invalid_response';
-  }
-  if (err instanceof oauth.OperationProcessingError || err instanceof oauth.UnsupportedOperationError) return 'invalid_response';
-  return 'unreachable';
+  return err instanceof CibaStartError ? err.error : oauthErrorCode(err);
 }

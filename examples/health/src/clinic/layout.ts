@@ -1,6 +1,8 @@
+import { bi, html, type Html } from '@sekisho/example-kit/html';
+import { pageShell } from '@sekisho/example-kit/page';
 import type { RecordType } from '../fhir.ts';
-import { bi, html, type Html } from './html.ts';
 
+/** What every page's header needs. */
 export interface Chrome {
   clinicName: string;
   /** The signed-in doctor's name and the session's CSRF token (for the sign-out form). */
@@ -9,27 +11,16 @@ export interface Chrome {
   refreshSeconds?: number;
 }
 
-/** The page shell: one header, one main landmark, the stylesheet. Japanese, with English under it. */
+/** A page of the clinic's records system: its name and the sign-out form in the header. Japanese, with English under it. */
 export function layout(chrome: Chrome, title: Html, body: Html): string {
-  return '<!doctype html>\n' + html`<html lang="ja">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-${chrome.refreshSeconds ? html`<meta http-equiv="refresh" content="${chrome.refreshSeconds}">` : ''}
-<title>${chrome.clinicName}</title>
-<link rel="stylesheet" href="/style.css">
-</head>
-<body>
-<header class="top"><span class="brand">${chrome.clinicName}</span>
+  return pageShell({
+    lang: 'ja', title: chrome.clinicName, heading: title, body,
+    ...(chrome.refreshSeconds ? { head: html`<meta http-equiv="refresh" content="${chrome.refreshSeconds}">` } : {}),
+    header: html`<span class="brand">${chrome.clinicName}</span>
 ${chrome.doctor ? html`<form class="inline" method="post" action="/logout"><span>${chrome.doctor.name}</span>
 <input type="hidden" name="csrf" value="${chrome.doctor.csrf}"> <button class="quiet" type="submit">ログアウト <span lang="en">Sign out</span></button></form>` : ''}
-</header>
-<main>
-<h1>${title}</h1>
-${body}
-</main>
-</body>
-</html>`.value;
+`,
+  });
 }
 
 /** FHIR record types in plain words, as Sekisho's consent screen names them. */

@@ -1,6 +1,6 @@
+import { bi, html, type Html } from '@sekisho/example-kit/html';
 import { RECORD_TYPES } from '../fhir.ts';
 import type { ClinicRequest } from './ciba-requests.ts';
-import { bi, html, type Html } from './html.ts';
 import { layout, typeWords, type Chrome } from './layout.ts';
 
 export function loginPage(chrome: Chrome, csrf: string, failed = false): string {

@@ -1,6 +1,6 @@
+import { checkUrl, insecureFor } from '@sekisho/example-kit/loopback';
 import * as oauth from 'oauth4webapi';
 import { FHIR_ID, type RecordType } from '../fhir.ts';
-import { checkUrl, insecureFor } from '../shared/loopback.ts';
 
 /**
  * One line of a section on the records page. `byPatient`: the patient added it themself (a home

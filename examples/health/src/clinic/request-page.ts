@@ -1,5 +1,5 @@
+import { bi, html, type Html } from '@sekisho/example-kit/html';
 import type { ClinicRequest } from './ciba-requests.ts';
-import { bi, html, type Html } from './html.ts';
 import { layout, TYPE_NAMES, typeWords, type Chrome } from './layout.ts';
 import { STATUS_WORDS } from './pages.ts';
 import type { RecordsView } from './record-reader.ts';

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { readBytes } from '@sekisho/example-kit/http-io';
 
 export type JsonBody =
   | { ok: true; value: unknown }
@@ -18,17 +19,11 @@ export async function readJsonBody(req: IncomingMessage): Promise<JsonBody> {
   if (!JSON_TYPES.has(type ?? '') || params.some((p) => p !== 'charset=utf-8' && p !== '')) {
     return { ok: false, status: 415, detail: 'Send the resource as application/fhir+json (UTF-8).' };
   }
-  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return { ok: false, status: 413, detail: `At most ${MAX_BODY_BYTES} bytes.` };
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return { ok: false, status: 413, detail: `At most ${MAX_BODY_BYTES} bytes.` };
-    chunks.push(chunk as Buffer);
-  }
+  const bytes = await readBytes(req, MAX_BODY_BYTES);
+  if (!bytes) return { ok: false, status: 413, detail: `At most ${MAX_BODY_BYTES} bytes.` };
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     return { ok: false, status: 400, detail: 'The body is not UTF-8.' };
   }

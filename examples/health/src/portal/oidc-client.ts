@@ -1,6 +1,9 @@
+import { createClientKey, type ClientPrivateJwk } from '@sekisho/example-kit/client-key';
+import { createDiscovery } from '@sekisho/example-kit/discovery';
+import { withDpopNonceRetry } from '@sekisho/example-kit/dpop-nonce';
+import { oauthErrorCode } from '@sekisho/example-kit/error-code';
+import { checkUrl, insecureFor } from '@sekisho/example-kit/loopback';
 import * as oauth from 'oauth4webapi';
-import { checkPrivateJwk, importPrivateKey, type ClientPrivateJwk } from '../shared/client-key.ts';
-import { checkUrl, insecureFor } from '../shared/loopback.ts';
 
 export interface PortalClientOptions {
   issuer: string;
@@ -37,11 +40,7 @@ export class PortalOAuthError extends Error {
 
 /** An error as a short code: the OAuth `error`, or `unreachable` / `invalid_response`; never a description or a token. */
 export function errorCode(err: unknown): string {
-  if (err instanceof PortalOAuthError) return err.code;
-  if (err instanceof oauth.ResponseBodyError || err instanceof oauth.AuthorizationResponseError) return /^[\x21-\x7e]{1,64}$/.test(err.error) ? err.error : 'invalid_response';
-  if (err instanceof oauth.WWWAuthenticateChallengeError) return err.cause[0]?.parameters.error ?? 'invalid_response';
-  if (err instanceof oauth.OperationProcessingError || err instanceof oauth.UnsupportedOperationError) return 'invalid_response';
-  return 'unreachable';
+  return err instanceof PortalOAuthError ? err.code : oauthErrorCode(err);
 }
 
 /**
@@ -51,44 +50,16 @@ export function errorCode(err: unknown): string {
  */
 export function createPortalClient(options: PortalClientOptions) {
   const issuer = checkUrl('issuer', options.issuer);
-  const jwk = checkPrivateJwk(options.privateJwk);
+  const { clientAuth } = createClientKey(options.privateJwk);
   // As registered (registration.ts): oauth4webapi then accepts ID tokens signed with ES256 only.
   const client: oauth.Client = { client_id: options.clientId, id_token_signed_response_alg: 'ES256' };
-  let key: Promise<oauth.PrivateKey> | undefined;
-  let metadata: Promise<oauth.AuthorizationServer> | undefined;
-  const auth = async () => oauth.PrivateKeyJwt(await (key ??= importPrivateKey(jwk)));
   /** The portal's closing, or the time limit of one call, whichever comes first. */
   const signal = () => AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs ?? 10_000)]);
-
-  async function discover(): Promise<oauth.AuthorizationServer> {
-    const response = await oauth.discoveryRequest(issuer, { algorithm: 'oidc', signal: signal(), ...insecureFor(issuer) });
-    const as = await oauth.processDiscoveryResponse(issuer, response);
-    for (const endpoint of [as.pushed_authorization_request_endpoint, as.authorization_endpoint, as.token_endpoint]) {
-      if (!endpoint) throw new PortalOAuthError('invalid_response');
-      checkUrl('endpoint', endpoint);
-    }
-    return as;
-  }
-
-  function server(): Promise<oauth.AuthorizationServer> {
-    if (!metadata) {
-      const attempt = discover();
-      metadata = attempt;
-      // Tried again on the next request when Sekisho was not reachable.
-      attempt.catch(() => { if (metadata === attempt) metadata = undefined; });
-    }
-    return metadata;
-  }
-
-  /** Sekisho may ask for a DPoP nonce (use_dpop_nonce); the handle keeps it, so one retry is enough. */
-  async function withNonceRetry<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (err) {
-      if (oauth.isDPoPNonceError(err)) return call();
-      throw err;
-    }
-  }
+  const server = createDiscovery(issuer, {
+    endpoints: ['pushed_authorization_request_endpoint', 'authorization_endpoint', 'token_endpoint'],
+    signal,
+    missing: () => new PortalOAuthError('invalid_response'),
+  });
 
   function signedIn(tokens: oauth.TokenEndpointResponse, sub: string): SignedIn {
     if (tokens.token_type !== 'dpop') throw new PortalOAuthError('token_not_dpop_bound');
@@ -121,8 +92,8 @@ export function createPortalClient(options: PortalClientOptions) {
           code_challenge: await oauth.calculatePKCECodeChallenge(pending.verifier), code_challenge_method: 'S256',
           state: pending.state, nonce: pending.nonce,
         };
-        const par = await withNonceRetry(async () => oauth.processPushedAuthorizationResponse(as, client,
-          await oauth.pushedAuthorizationRequest(as, client, await auth(), params, { DPoP, signal: signal(), ...insecureFor(as.pushed_authorization_request_endpoint) })));
+        const par = await withDpopNonceRetry(async () => oauth.processPushedAuthorizationResponse(as, client,
+          await oauth.pushedAuthorizationRequest(as, client, await clientAuth(), params, { DPoP, signal: signal(), ...insecureFor(as.pushed_authorization_request_endpoint) })));
         const url = new URL(as.authorization_endpoint!);
         url.searchParams.set('client_id', options.clientId);
         url.searchParams.set('request_uri', par.request_uri);
@@ -138,8 +109,8 @@ export function createPortalClient(options: PortalClientOptions) {
         const as = await server();
         const params = oauth.validateAuthResponse(as, client, callbackUrl, pending.state);
         const DPoP = oauth.DPoP(client, pending.dpopKeys);
-        const tokens = await withNonceRetry(async () => oauth.processAuthorizationCodeResponse(as, client,
-          await oauth.authorizationCodeGrantRequest(as, client, await auth(), params, options.redirectUri, pending.verifier, { DPoP, signal: signal(), ...insecureFor(as.token_endpoint) }),
+        const tokens = await withDpopNonceRetry(async () => oauth.processAuthorizationCodeResponse(as, client,
+          await oauth.authorizationCodeGrantRequest(as, client, await clientAuth(), params, options.redirectUri, pending.verifier, { DPoP, signal: signal(), ...insecureFor(as.token_endpoint) }),
           { expectedNonce: pending.nonce, requireIdToken: true }));
         const claims = oauth.getValidatedIdTokenClaims(tokens);
         if (!claims) throw new PortalOAuthError('invalid_response');
@@ -154,8 +125,8 @@ export function createPortalClient(options: PortalClientOptions) {
       try {
         const as = await server();
         const DPoP = oauth.DPoP(client, dpopKeys);
-        const tokens = await withNonceRetry(async () => oauth.processRefreshTokenResponse(as, client,
-          await oauth.refreshTokenGrantRequest(as, client, await auth(), refreshToken, {
+        const tokens = await withDpopNonceRetry(async () => oauth.processRefreshTokenResponse(as, client,
+          await oauth.refreshTokenGrantRequest(as, client, await clientAuth(), refreshToken, {
             DPoP, signal: signal(), additionalParameters: { resource: options.audience }, ...insecureFor(as.token_endpoint),
           })));
         return signedIn(tokens, sub);
@@ -176,10 +147,10 @@ export function createPortalClient(options: PortalClientOptions) {
         if (typeof endpoint !== 'string') throw new PortalOAuthError('no_grant_management');
         checkUrl('grant_management_endpoint', endpoint);
         const DPoP = oauth.DPoP(client, await oauth.generateKeyPair('ES256'));
-        const management = await withNonceRetry(async () => oauth.processClientCredentialsResponse(as, client,
-          await oauth.clientCredentialsGrantRequest(as, client, await auth(), { scope: 'grant_management_revoke' }, { DPoP, signal: signal(), ...insecureFor(as.token_endpoint) })));
+        const management = await withDpopNonceRetry(async () => oauth.processClientCredentialsResponse(as, client,
+          await oauth.clientCredentialsGrantRequest(as, client, await clientAuth(), { scope: 'grant_management_revoke' }, { DPoP, signal: signal(), ...insecureFor(as.token_endpoint) })));
         const url = new URL(`${endpoint.replace(/\/$/, '')}/${encodeURIComponent(grantId)}`);
-        const response = await withNonceRetry(() => oauth.protectedResourceRequest(management.access_token, 'DELETE', url, undefined, undefined, {
+        const response = await withDpopNonceRetry(() => oauth.protectedResourceRequest(management.access_token, 'DELETE', url, undefined, undefined, {
           DPoP, signal: signal(), ...insecureFor(url),
         }));
         await response.body?.cancel();

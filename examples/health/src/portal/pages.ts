@@ -1,4 +1,5 @@
-import { html, type Html } from '../clinic/html.ts';
+import { html, type Html } from '@sekisho/example-kit/html';
+import { pageShell } from '@sekisho/example-kit/page';
 import { TYPE_NAMES } from '../clinic/layout.ts';
 import type { RecordRow, RecordsView } from '../clinic/record-reader.ts';
 import { ALLERGENS, CRITICALITIES } from '../record-codes.ts';
@@ -18,28 +19,17 @@ export interface FormState { form: RecordForm; error: FormError; status?: number
 
 const w = (ctx: PageContext): Words => WORDS[ctx.lang];
 
-/** The page shell: one header, one main landmark, one h1, the stylesheet; no script anywhere. */
+/** A page of the portal, in the person's language: the service's name, the other language and signing out in the header. */
 export function layout(ctx: PageContext, title: string, body: Html): string {
   const words = w(ctx);
   const other: Lang = ctx.lang === 'ja' ? 'en' : 'ja';
-  return '<!doctype html>\n' + html`<html lang="${ctx.lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} — ${words.service}</title>
-<link rel="stylesheet" href="/style.css">
-</head>
-<body>
-<header class="top"><span class="brand">${words.service}<small>${words.portal}</small></span>
+  return pageShell({
+    lang: ctx.lang, title: `${title} — ${words.service}`, heading: title, body,
+    header: html`<span class="brand">${words.service}<small>${words.portal}</small></span>
 <nav><a href="/?lang=${other}" lang="${other}" hreflang="${other}">${words.otherLang}</a>
 ${ctx.signedIn ? html`<form class="inline" method="post" action="/logout"><input type="hidden" name="csrf" value="${ctx.csrf}"><button class="quiet" type="submit">${words.signOut}</button></form>` : ''}</nav>
-</header>
-<main>
-<h1>${title}</h1>
-${body}
-</main>
-</body>
-</html>`.value;
+`,
+  });
 }
 
 const NOTICE_KEYS: Record<Notice, 'added' | 'disconnected' | 'ended' | 'expiredOnce' | 'signedOut'> = {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { cookieValue, sameText, sessionCookieName, setSessionCookie } from '@sekisho/example-kit/cookies';
 import type { CryptoKeyPair } from 'oauth4webapi';
-import { sameText } from '../clinic/sessions.ts';
 import type { PendingSignIn } from './oidc-client.ts';
 
 /** The consent the portal holds for this session: everything it needs to reach the health API. Server-side only. */
@@ -58,13 +58,10 @@ const PENDING_MS = 10 * 60_000;
  */
 export function createPortalSessions(options: PortalSessionOptions) {
   const max = options.max ?? 1000;
-  const name = options.secure ? '__Host-portal-session' : 'portal-session';
+  const name = sessionCookieName('portal-session', options.secure);
   const held = new Map<string, PortalSession>();
 
-  function setCookie(res: ServerResponse, value: string, maxAge: number): void {
-    const attributes = ['Path=/', 'HttpOnly', 'SameSite=Lax', ...(options.secure ? ['Secure'] : []), `Max-Age=${maxAge}`];
-    res.appendHeader('Set-Cookie', `${name}=${value}; ${attributes.join('; ')}`);
-  }
+  const setCookie = (res: ServerResponse, value: string, maxAge: number) => setSessionCookie(res, name, value, { secure: options.secure, maxAge });
 
   function sweep(now: number): void {
     for (const [id, s] of held) if (s.expiresAt <= now) held.delete(id);
@@ -114,11 +111,3 @@ export function createPortalSessions(options: PortalSessionOptions) {
   };
 }
 export type PortalSessions = ReturnType<typeof createPortalSessions>;
-
-function cookieValue(header: string | undefined, name: string): string | undefined {
-  for (const part of (header ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
-}

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { calculateJwkThumbprint, EmbeddedJWK, exportJWK, generateKeyPair, importJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import type { ClientPrivateJwk } from '@sekisho/example-kit/client-key';
+import { clientAssertionOk, dpopProofKey, readFormBody, sendJson, testClientKey } from '@sekisho/example-kit/testing/stub-server';
+import { jwtVerify, type JWTPayload } from 'jose';
 import { startLocalIssuer, type LocalIssuer } from './local-issuer.ts';
 
 export interface Scenario {
@@ -26,7 +27,7 @@ export interface TokenRequestRecord { at: number; jkt: string; nonce?: unknown }
 export interface StubCiba {
   issuer: LocalIssuer;
   clientId: string;
-  clientPrivateJwk: JWK & { kid: string };
+  clientPrivateJwk: ClientPrivateJwk;
   scenario: Scenario;
   /** The verified request objects received, in order. */
   requestObjects: Array<{ header: Record<string, unknown>; claims: JWTPayload; outer: string[] }>;
@@ -48,10 +49,8 @@ const NONCE = 'server-nonce-1';
 export async function startStubCiba(options: { healthAudience: string; scenario: Scenario }): Promise<StubCiba> {
   const issuer = await startLocalIssuer();
   const clientId = 'clinic-example';
-  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
   const kid = 'clinic-2026';
-  const clientPrivateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'ES256' };
-  const clientPublic = await importJWK({ ...(await exportJWK(publicKey)), alg: 'ES256' }, 'ES256');
+  const { privateJwk: clientPrivateJwk, publicKey: clientPublic } = await testClientKey(kid);
   const requests = new Map<string, { claims: JWTPayload; polls: number; jkt?: string }>();
   let lastAuthReqId: string | undefined;
 
@@ -74,72 +73,48 @@ export async function startStubCiba(options: { healthAudience: string; scenario:
     close: () => issuer.close(),
   };
 
-  async function form(req: IncomingMessage): Promise<URLSearchParams> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    return new URLSearchParams(Buffer.concat(chunks).toString());
-  }
-  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
-    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
-    res.end(JSON.stringify(body));
-  };
-
-  /** private_key_jwt (RFC 7523): a JWT signed with the client's key, iss = sub = client_id, aud = the issuer. */
-  async function clientAuthenticated(params: URLSearchParams): Promise<boolean> {
-    if (params.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') return false;
-    try {
-      const { payload } = await jwtVerify(params.get('client_assertion') ?? '', clientPublic, { issuer: clientId, subject: clientId, audience: issuer.issuer, requiredClaims: ['exp', 'jti'] });
-      return params.get('client_id') === null || params.get('client_id') === payload.iss;
-    } catch {
-      return false;
-    }
-  }
+  const clientAuthenticated = (params: URLSearchParams) => clientAssertionOk(params, { clientId, publicKey: clientPublic, audience: issuer.issuer });
 
   issuer.routes.set('/backchannel', async (req, res) => {
-    const params = await form(req);
-    if (!(await clientAuthenticated(params))) return send(res, 401, { error: 'invalid_client' });
+    const params = await readFormBody(req);
+    if (!(await clientAuthenticated(params))) return sendJson(res, 401, { error: 'invalid_client' });
     let verified;
     try {
       verified = await jwtVerify(params.get('request') ?? '', clientPublic, {
         issuer: clientId, audience: issuer.issuer, algorithms: ['ES256'], requiredClaims: ['exp', 'iat', 'nbf', 'jti'], maxTokenAge: 300,
       });
     } catch {
-      return send(res, 400, { error: 'invalid_request', error_description: 'a signed request object is required' });
+      return sendJson(res, 400, { error: 'invalid_request', error_description: 'a signed request object is required' });
     }
     const { payload: claims, protectedHeader } = verified;
-    if (claims.exp! - claims.iat! > 300) return send(res, 400, { error: 'invalid_request', error_description: 'exp too far' });
+    if (claims.exp! - claims.iat! > 300) return sendJson(res, 400, { error: 'invalid_request', error_description: 'exp too far' });
     stub.requestObjects.push({ header: protectedHeader as Record<string, unknown>, claims, outer: [...params.keys()] });
-    if (claims.login_hint === 'nobody') return send(res, 400, { error: 'unknown_user_id' });
+    if (claims.login_hint === 'nobody') return sendJson(res, 400, { error: 'unknown_user_id' });
     const authReqId = randomUUID();
     lastAuthReqId = authReqId;
     requests.set(authReqId, { claims, polls: 0 });
-    send(res, 200, { auth_req_id: authReqId, expires_in: 120, ...(stub.scenario.interval ? { interval: stub.scenario.interval } : {}) });
+    sendJson(res, 200, { auth_req_id: authReqId, expires_in: 120, ...(stub.scenario.interval ? { interval: stub.scenario.interval } : {}) });
   });
 
   issuer.routes.set('/token', async (req, res) => {
-    const params = await form(req);
-    if (!(await clientAuthenticated(params))) return send(res, 401, { error: 'invalid_client' });
+    const params = await readFormBody(req);
+    if (!(await clientAuthenticated(params))) return sendJson(res, 401, { error: 'invalid_client' });
     const request = requests.get(params.get('auth_req_id') ?? '');
-    if (params.get('grant_type') !== CIBA_GRANT || !request) return send(res, 400, { error: 'invalid_grant' });
-    let proof;
-    try {
-      proof = await jwtVerify(String(req.headers.dpop), EmbeddedJWK, { typ: 'dpop+jwt', algorithms: ['ES256'], requiredClaims: ['iat', 'jti'] });
-    } catch {
-      return send(res, 400, { error: 'invalid_dpop_proof' });
-    }
-    if (proof.payload.htm !== 'POST' || proof.payload.htu !== `${issuer.issuer}/token`) return send(res, 400, { error: 'invalid_dpop_proof' });
-    const jkt = await calculateJwkThumbprint(proof.protectedHeader.jwk!);
-    stub.tokenRequests.push({ at: Date.now(), jkt, nonce: proof.payload.nonce });
-    if (stub.scenario.dpopNonce && proof.payload.nonce !== NONCE) return send(res, 400, { error: 'use_dpop_nonce' }, { 'DPoP-Nonce': NONCE });
+    if (params.get('grant_type') !== CIBA_GRANT || !request) return sendJson(res, 400, { error: 'invalid_grant' });
+    const proof = await dpopProofKey(req, 'POST', `${issuer.issuer}/token`);
+    if (!proof) return sendJson(res, 400, { error: 'invalid_dpop_proof' });
+    const { jkt } = proof;
+    stub.tokenRequests.push({ at: Date.now(), jkt, nonce: proof.nonce });
+    if (stub.scenario.dpopNonce && proof.nonce !== NONCE) return sendJson(res, 400, { error: 'use_dpop_nonce' }, { 'DPoP-Nonce': NONCE });
     // Every poll of one request must come with the same key: the tokens are bound to it.
-    if (request.jkt && request.jkt !== jkt) return send(res, 400, { error: 'invalid_dpop_proof', error_description: 'another key' });
+    if (request.jkt && request.jkt !== jkt) return sendJson(res, 400, { error: 'invalid_dpop_proof', error_description: 'another key' });
     request.jkt = jkt;
     request.polls += 1;
     const s = stub.scenario;
-    if (s.slowDown && request.polls === 1) return send(res, 400, { error: 'slow_down' });
-    if (request.polls <= s.pending + (s.slowDown ? 1 : 0)) return send(res, 400, { error: 'authorization_pending' });
-    if (s.outcome === 'deny') return send(res, 400, { error: 'access_denied' });
-    if (s.outcome === 'expire') return send(res, 400, { error: 'expired_token' });
+    if (s.slowDown && request.polls === 1) return sendJson(res, 400, { error: 'slow_down' });
+    if (request.polls <= s.pending + (s.slowDown ? 1 : 0)) return sendJson(res, 400, { error: 'authorization_pending' });
+    if (s.outcome === 'deny') return sendJson(res, 400, { error: 'access_denied' });
+    if (s.outcome === 'expire') return sendJson(res, 400, { error: 'expired_token' });
 
     const asked = request.claims.authorization_details as Array<Record<string, unknown>>;
     const granted = asked.map((d) => ({ ...d, patient: s.patient }));
@@ -151,7 +126,7 @@ export async function startStubCiba(options: { healthAudience: string; scenario:
       aud: options.healthAudience, client_id: clientId, sub, cnf: { jkt }, scope, authorization_details: granted, ...(s.act ? { act: s.act } : {}),
     });
     const idToken = await issuer.sign({ iss: issuer.issuer, aud: clientId, sub, iat: now, exp: now + 300, auth_time: now, ...(s.act ? { act: s.act } : {}) });
-    send(res, 200, { access_token: accessToken, token_type: 'DPoP', expires_in: 300, scope, id_token: idToken, authorization_details: granted });
+    sendJson(res, 200, { access_token: accessToken, token_type: 'DPoP', expires_in: 300, scope, id_token: idToken, authorization_details: granted });
   });
 
   return stub;

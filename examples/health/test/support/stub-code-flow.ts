@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { calculateJwkThumbprint, EmbeddedJWK, exportJWK, generateKeyPair, importJWK, jwtVerify, type JWK } from 'jose';
+import type { ClientPrivateJwk } from '@sekisho/example-kit/client-key';
+import { clientAssertionOk, dpopProofKey, readFormBody, sendJson, testClientKey } from '@sekisho/example-kit/testing/stub-server';
 import { startLocalIssuer, type LocalIssuer } from './local-issuer.ts';
 
 export interface CodeFlowScenario {
@@ -21,7 +22,7 @@ interface Grant { id: string; sub: string; scope: string; details: Array<Record<
 export interface StubCodeFlow {
   issuer: LocalIssuer;
   clientId: string;
-  clientPrivateJwk: JWK & { kid: string };
+  clientPrivateJwk: ClientPrivateJwk;
   scenario: CodeFlowScenario;
   /** The PAR bodies received (client authentication removed). */
   pushed: Array<Record<string, string>>;
@@ -49,9 +50,7 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url')
 export async function startStubCodeFlow(options: { healthAudience: string; redirectUri: string; scenario: CodeFlowScenario }): Promise<StubCodeFlow> {
   const issuer = await startLocalIssuer();
   const clientId = 'portal-example';
-  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-  const clientPrivateJwk = { ...(await exportJWK(privateKey)), kid: 'portal-2026', alg: 'ES256' };
-  const clientPublic = await importJWK({ ...(await exportJWK(publicKey)), alg: 'ES256' }, 'ES256');
+  const { privateJwk: clientPrivateJwk, publicKey: clientPublic } = await testClientKey('portal-2026');
   const requests = new Map<string, { params: Record<string, string>; jkt: string; expiresAt: number }>();
   const codes = new Map<string, { params: Record<string, string>; jkt: string; grant: Grant }>();
   const refreshTokens = new Map<string, { grant: Grant; jkt: string }>();
@@ -73,52 +72,22 @@ export async function startStubCodeFlow(options: { healthAudience: string; redir
     close: () => issuer.close(),
   };
 
-  async function form(req: IncomingMessage): Promise<URLSearchParams> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    return new URLSearchParams(Buffer.concat(chunks).toString());
-  }
-  const send = (res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}) => {
-    res.writeHead(status, { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), 'cache-control': 'no-store', ...headers });
-    res.end(body !== undefined ? JSON.stringify(body) : undefined);
-  };
-
-  async function clientAuthenticated(params: URLSearchParams): Promise<boolean> {
-    if (params.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') return false;
-    try {
-      const { payload } = await jwtVerify(params.get('client_assertion') ?? '', clientPublic, { issuer: clientId, subject: clientId, audience: issuer.issuer, requiredClaims: ['exp', 'jti'] });
-      return params.get('client_id') === null || params.get('client_id') === payload.iss;
-    } catch {
-      return false;
-    }
-  }
-
-  /** The DPoP proof's key thumbprint, or undefined when the proof is not for this request. */
-  async function proofKey(req: IncomingMessage, htm: string, htu: string, accessToken?: string): Promise<{ jkt: string; nonce?: unknown } | undefined> {
-    try {
-      const { payload, protectedHeader } = await jwtVerify(String(req.headers.dpop), EmbeddedJWK, { typ: 'dpop+jwt', algorithms: ['ES256'], requiredClaims: ['iat', 'jti'] });
-      if (payload.htm !== htm || payload.htu !== htu) return undefined;
-      if (accessToken !== undefined && payload.ath !== sha256(accessToken)) return undefined;
-      return { jkt: await calculateJwkThumbprint(protectedHeader.jwk!), nonce: payload.nonce };
-    } catch {
-      return undefined;
-    }
-  }
+  const clientAuthenticated = (params: URLSearchParams) => clientAssertionOk(params, { clientId, publicKey: clientPublic, audience: issuer.issuer });
 
   issuer.routes.set('/par', async (req, res) => {
-    const params = await form(req);
-    if (!(await clientAuthenticated(params))) return send(res, 401, { error: 'invalid_client' });
-    const proof = await proofKey(req, 'POST', `${issuer.issuer}/par`);
-    if (!proof) return send(res, 400, { error: 'invalid_dpop_proof' });
-    if (stub.scenario.dpopNonce && !nonceAsked) { nonceAsked = true; return send(res, 400, { error: 'use_dpop_nonce' }, { 'DPoP-Nonce': NONCE }); }
+    const params = await readFormBody(req);
+    if (!(await clientAuthenticated(params))) return sendJson(res, 401, { error: 'invalid_client' });
+    const proof = await dpopProofKey(req, 'POST', `${issuer.issuer}/par`);
+    if (!proof) return sendJson(res, 400, { error: 'invalid_dpop_proof' });
+    if (stub.scenario.dpopNonce && !nonceAsked) { nonceAsked = true; return sendJson(res, 400, { error: 'use_dpop_nonce' }, { 'DPoP-Nonce': NONCE }); }
     const p = Object.fromEntries([...params].filter(([k]) => !k.startsWith('client_assertion')));
     stub.pushed.push(p);
     const fails = p.response_type !== 'code' || p.redirect_uri !== options.redirectUri || p.code_challenge_method !== 'S256' || !/^[A-Za-z0-9_-]{43}$/.test(p.code_challenge ?? '')
       || !p.state || !p.nonce || p.resource !== options.healthAudience || 'request_uri' in p;
-    if (fails) return send(res, 400, { error: 'invalid_request' });
+    if (fails) return sendJson(res, 400, { error: 'invalid_request' });
     const requestUri = `urn:ietf:params:oauth:request_uri:${randomBytes(16).toString('base64url')}`;
     requests.set(requestUri, { params: p, jkt: proof.jkt, expiresAt: Date.now() + 60_000 });
-    send(res, 201, { request_uri: requestUri, expires_in: 60 });
+    sendJson(res, 201, { request_uri: requestUri, expires_in: 60 });
   });
 
   issuer.routes.set('/authorize', (req, res) => {
@@ -126,7 +95,7 @@ export async function startStubCodeFlow(options: { healthAudience: string; redir
     const keys = [...url.searchParams.keys()].sort();
     const pushed = requests.get(url.searchParams.get('request_uri') ?? '');
     if (keys.join() !== 'client_id,request_uri' || !pushed || pushed.expiresAt < Date.now() || url.searchParams.get('client_id') !== clientId) {
-      return send(res, 400, { error: 'invalid_request' });
+      return sendJson(res, 400, { error: 'invalid_request' });
     }
     requests.delete(url.searchParams.get('request_uri')!);
     const back = new URL(pushed.params.redirect_uri!);
@@ -161,10 +130,10 @@ export async function startStubCodeFlow(options: { healthAudience: string; redir
   }
 
   issuer.routes.set('/token', async (req, res) => {
-    const params = await form(req);
-    if (!(await clientAuthenticated(params))) return send(res, 401, { error: 'invalid_client' });
-    const proof = await proofKey(req, 'POST', `${issuer.issuer}/token`);
-    if (!proof) return send(res, 400, { error: 'invalid_dpop_proof' });
+    const params = await readFormBody(req);
+    if (!(await clientAuthenticated(params))) return sendJson(res, 401, { error: 'invalid_client' });
+    const proof = await dpopProofKey(req, 'POST', `${issuer.issuer}/token`);
+    if (!proof) return sendJson(res, 400, { error: 'invalid_dpop_proof' });
     const grantType = params.get('grant_type') ?? '';
     stub.tokenRequests.push({ grantType, jkt: proof.jkt });
 
@@ -172,41 +141,41 @@ export async function startStubCodeFlow(options: { healthAudience: string; redir
       const code = codes.get(params.get('code') ?? '');
       codes.delete(params.get('code') ?? '');
       if (!code || params.get('redirect_uri') !== code.params.redirect_uri || sha256(params.get('code_verifier') ?? '') !== code.params.code_challenge) {
-        return send(res, 400, { error: 'invalid_grant' });
+        return sendJson(res, 400, { error: 'invalid_grant' });
       }
       // FAPI 2.0 with DPoP: the key of the PAR is the key of the tokens (dpop_jkt binding).
-      if (proof.jkt !== code.jkt) return send(res, 400, { error: 'invalid_dpop_proof' });
+      if (proof.jkt !== code.jkt) return sendJson(res, 400, { error: 'invalid_dpop_proof' });
       const body: Record<string, unknown> = await tokens(code.grant, proof.jkt, code.params.nonce);
       if (code.grant.scope.split(' ').includes('offline_access')) {
         const refresh = randomBytes(32).toString('base64url');
         refreshTokens.set(refresh, { grant: code.grant, jkt: proof.jkt });
         body.refresh_token = refresh;
       }
-      return send(res, 200, body);
+      return sendJson(res, 200, body);
     }
     if (grantType === 'refresh_token') {
       const held = refreshTokens.get(params.get('refresh_token') ?? '');
-      if (!held || !held.grant.active) return send(res, 400, { error: 'invalid_grant' });
-      if (held.jkt !== proof.jkt || params.get('resource') !== options.healthAudience) return send(res, 400, { error: 'invalid_request' });
-      return send(res, 200, await tokens(held.grant, proof.jkt));
+      if (!held || !held.grant.active) return sendJson(res, 400, { error: 'invalid_grant' });
+      if (held.jkt !== proof.jkt || params.get('resource') !== options.healthAudience) return sendJson(res, 400, { error: 'invalid_request' });
+      return sendJson(res, 200, await tokens(held.grant, proof.jkt));
     }
     if (grantType === 'client_credentials') {
-      if (params.get('resource') !== null) return send(res, 400, { error: 'invalid_target' });
+      if (params.get('resource') !== null) return sendJson(res, 400, { error: 'invalid_target' });
       const token = randomBytes(32).toString('base64url');
       managementTokens.set(token, { jkt: proof.jkt, scope: params.get('scope') ?? '' });
-      return send(res, 200, { access_token: token, token_type: 'DPoP', expires_in: 300, scope: params.get('scope') });
+      return sendJson(res, 200, { access_token: token, token_type: 'DPoP', expires_in: 300, scope: params.get('scope') });
     }
-    send(res, 400, { error: 'unsupported_grant_type' });
+    sendJson(res, 400, { error: 'unsupported_grant_type' });
   });
 
-  issuer.routes.set('/grants', (_req, res) => send(res, 404, { error: 'not_found' }));
+  issuer.routes.set('/grants', (_req, res) => sendJson(res, 404, { error: 'not_found' }));
   const grantsRoute = async (req: IncomingMessage, res: ServerResponse, grantId: string) => {
-    const answer = (status: number, body?: unknown, headers?: Record<string, string>) => { stub.revocations.push({ grantId, status }); send(res, status, body, headers); };
+    const answer = (status: number, body?: unknown, headers?: Record<string, string>) => { stub.revocations.push({ grantId, status }); sendJson(res, status, body, headers); };
     if (req.method !== 'DELETE') return answer(405, { error: 'invalid_request' });
     const token = /^DPoP (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
     const held = token ? managementTokens.get(token) : undefined;
     if (!token || !held) return answer(401, { error: 'invalid_token' }, { 'www-authenticate': 'DPoP error="invalid_token"' });
-    const proof = await proofKey(req, 'DELETE', `${issuer.issuer}/grants/${grantId}`, token);
+    const proof = await dpopProofKey(req, 'DELETE', `${issuer.issuer}/grants/${grantId}`, token);
     if (!proof || proof.jkt !== held.jkt) return answer(401, { error: 'invalid_dpop_proof' }, { 'www-authenticate': 'DPoP error="invalid_dpop_proof"' });
     if (!held.scope.split(' ').includes('grant_management_revoke')) return answer(403, { error: 'insufficient_scope' }, { 'www-authenticate': 'DPoP error="insufficient_scope"' });
     const grant = stub.grants.get(grantId);
