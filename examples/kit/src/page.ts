@@ -6,7 +6,7 @@ export interface PageParts {
   lang: string;
   /** The document's title (what the tab shows). */
   title: Html | string;
-  /** More elements for `<head>`, put before the title (the waiting page's refresh). */
+  /** More elements for `<head>`, on a line before the title (the waiting page's refresh). */
   head?: Html;
   /** What the top header holds: the app's name and its menu or sign-out form. */
   header: Html;
@@ -24,7 +24,7 @@ export function pageShell(parts: PageParts): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-${parts.head ?? ''}<title>${parts.title}</title>
+${parts.head ? html`${parts.head}\n` : ''}<title>${parts.title}</title>
 <link rel="stylesheet" href="/style.css">
 </head>
 <body>
