@@ -110,12 +110,18 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     // introspected as its own client, so a disconnect stops access at once).
     const fintechKey = await newClientKey('fintech');
     const bankKey = await newClientKey('bank-api');
+    // One name wherever a person meets the app: its own pages, Sekisho's consent screen (the
+    // notice) and My consents (the client name).
     const fintech = createFintechApp({
       issuer: urls.sekisho, clientId: 'fintech-demo', privateJwk: fintechKey, publicUrl: urls.fintech,
       bankApiUrl: urls.bankApi, bankAudience: urls.bankApi, log: (e) => log('fintech', e),
+      appName: `${FINTECH_NOTICE.serviceName.ja} ${FINTECH_NOTICE.serviceName.en}`,
     });
     closers.push(() => fintech.close());
-    await registerDemoClient(sekisho.app, fintechClientMetadata({ clientId: 'fintech-demo', privateJwk: fintechKey, redirectUri: fintech.redirectUri }), FINTECH_NOTICE);
+    await registerDemoClient(sekisho.app, fintechClientMetadata({
+      clientId: 'fintech-demo', privateJwk: fintechKey, redirectUri: fintech.redirectUri,
+      clientName: `${FINTECH_NOTICE.serviceName.ja} ${FINTECH_NOTICE.serviceName.en}`,
+    }), FINTECH_NOTICE);
     await registerDemoClient(sekisho.app, bankIntrospectionClientMetadata({ clientId: 'bank-api-demo', privateJwk: bankKey }));
     const bankApi = createBankApi({
       issuer: urls.sekisho, audience: urls.bankApi, publicUrl: urls.bankApi, data: sampleAccounts(),
