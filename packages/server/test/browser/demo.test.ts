@@ -143,6 +143,7 @@ describe('npm run demo in Chromium: both scenarios, as the printed instructions 
     let hanako: PersonBrowser;
     const EVERYDAY = SAMPLE_LABELS[SAMPLE_REFS.hanakoMain]!;
     const SAVINGS = SAMPLE_LABELS[SAMPLE_REFS.hanakoSavings]!;
+    const APP = 'Kakeibo Biyori (fictional)';
 
     before(async () => {
       hanako = await openBrowser();
@@ -152,13 +153,15 @@ describe('npm run demo in Chromium: both scenarios, as the printed instructions 
     it('1. at the fintech app, Connect; sign in at Sekisho as hanako, pick one account, allow: the dashboard shows its balance', async () => {
       const page = hanako.page;
       await page.goto(printed.fintech);
+      // One name for the app wherever hanako meets it: its pages, the consent screen, My consents.
+      assert.ok((await page.locator('header').innerText()).includes(APP));
       await shot(page, 'fintech-home');
       assert.equal(await chooseConnect(page, printed.fintech), 303);
       assert.ok(page.url().startsWith(`${demo.urls.sekisho}/interaction/`), page.url());
       await shot(page, 'sekisho-sign-in');
       await signInWithPassword(page, person('hanako'));
       const consent = await page.locator('main').innerText();
-      for (const words of ['Kakeibo Biyori (fictional)', 'See your account information', EVERYDAY, SAVINGS]) assert.ok(consent.includes(words), words);
+      for (const words of [APP, 'See your account information', EVERYDAY, SAVINGS]) assert.ok(consent.includes(words), words);
       await pickAccount(page, EVERYDAY);
       await shot(page, 'sekisho-consent-accounts');
       const dashboard = await allowAndSeeAccounts(page, printed.fintech);
@@ -192,6 +195,7 @@ describe('npm run demo in Chromium: both scenarios, as the printed instructions 
       await page.getByRole('heading', { name: 'Ended consents' }).waitFor();
       const ended = await page.locator('main').innerText();
       assert.ok(ended.includes('Withdrawn by the service'), ended);
+      assert.ok(ended.includes(APP), 'the app is named as on its own pages');
       assert.ok(ended.includes('Used (one time)'), 'the transfer consent is there too, used');
       await shot(page, 'sekisho-consents');
     });
