@@ -152,7 +152,11 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
       delegations: createDelegations(storage.db),
       devices: ciba.devices, userCodes: ciba.userCodes,
       deleteAccount: (accountId, reason) => accountDeletion.deleteAccount(accountId, reason),
-      clientName: async (clientId) => {
+      // The consent screen names a client by its notice's service name when it has a notice, so My
+      // consents does too: one name for one service wherever a person meets it.
+      clientName: async (clientId, lang) => {
+        const notice = await notices.current(clientId);
+        if (notice) return notice.content.serviceName[lang];
         const client = await provider.Client.find(clientId).catch(() => undefined);
         return typeof client?.clientName === 'string' ? client.clientName : undefined;
       },

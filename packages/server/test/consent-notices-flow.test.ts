@@ -59,6 +59,12 @@ describe('consent notices', () => {
     // The person's history links each decision to the notice version it was made under.
     const history = await (await ua.request(`${server.issuer}/account/consents`)).text();
     assert.match(history, new RegExp(`href="/notices/${tc.clientId}/1"`));
+    // The service is named as the consent screen named it (the notice), not by its client_name.
+    for (const lang of ['ja', 'en'] as const) {
+      const page = await (await ua.request(`${server.issuer}/account/consents?lang=${lang}`)).text();
+      assert.ok(page.includes(NOTICE.serviceName[lang]), `My consents names the service by its notice (${lang})`);
+      assert.ok(!page.includes(`Test client ${tc.clientId}`), 'not by the registered client_name');
+    }
   });
 
   it('the screen names the client, its purposes, recipients, retention and the notice version', async () => {

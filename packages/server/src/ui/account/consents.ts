@@ -15,7 +15,7 @@ export async function showConsents(r: AccountRequest, error?: string, status = 2
   const endedGrants = ended;
   const clientNames = new Map<string, string>();
   for (const id of new Set([...live.map((g) => g.clientId), ...ended.map((g) => g.clientId), ...records.map((x) => x.clientId)])) {
-    const name = await r.deps.clientName(id);
+    const name = await r.deps.clientName(id, r.lang);
     if (name) clientNames.set(id, name);
   }
   // A consent a guardian or proxy gave for this person names them.

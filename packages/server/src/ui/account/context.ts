@@ -49,8 +49,11 @@ export interface AccountDeps {
   devices: AuthenticationDevices;
   /** The person's CIBA request code (user_code), set and removed from the devices page. */
   userCodes: CibaUserCodes;
-  /** A client's display name (client_name), for people who do not read client ids. */
-  clientName(clientId: string): Promise<string | undefined>;
+  /**
+   * The name a person knows a client by, in their language: the service name of its current
+   * consent notice (what the consent screen showed them), else its registered client_name.
+   */
+  clientName(clientId: string, lang: Lang): Promise<string | undefined>;
   mailer: Mailer;
   audit: AuditLog;
   csrf: Csrf;
