@@ -12,7 +12,7 @@ export function instructions(demo: Demo): string {
     `  Clinic records system            ${urls.clinic}        doctor: ${doctor.id} / ${doctor.password}`,
     `  Health-record API (FHIR)         ${urls.healthApi}`,
     `  Patient portal                   ${urls.portal}`,
-    `  Fintech app (家計簿)              ${urls.fintech}`,
+    `  Fintech app (household budget)   ${urls.fintech}`,
     `  Bank API                         ${urls.bankApi}`,
     '',
     '  People (sign in at Sekisho with username and password):',
