@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import { exportJWK, generateKeyPair } from 'jose';
 import { createBankApi, type AccessLogLine } from '../../../../examples/bank/src/bank-api.ts';
 import { createFintechApp, type FintechApp } from '../../../../examples/bank/src/fintech-app.ts';
@@ -13,6 +13,7 @@ import { registerClient } from '../../src/protocol/client-registration.ts';
 import { createClientsRepository } from '../../src/storage/clients-repo.ts';
 import { startTestServer, type TestServer } from './server.ts';
 import { createTestUser, type TestUser } from './users.ts';
+import { listening, stop } from './listening.ts';
 
 /**
  * The open-banking scenario with its real parts (examples/bank): Sekisho on http://localhost (a
@@ -39,16 +40,6 @@ export interface BankScenario {
   /** A person at Sekisho with 架空 花子's two accounts linked (everyday, savings). */
   addPerson(): Promise<TestUser>;
   close(): Promise<void>;
-}
-
-async function listening(server: Server): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return (server.address() as { port: number }).port;
-}
-
-async function stop(server: Server): Promise<void> {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
 async function newKey(kid: string): Promise<{ jwk: PrivateEcJwk; key: CryptoKey }> {

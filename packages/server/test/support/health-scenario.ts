@@ -13,6 +13,7 @@ import { SAMPLE_RECORDS } from '../../../../examples/health/src/sample-records.t
 import { registerClient } from '../../src/protocol/client-registration.ts';
 import { createClientsRepository } from '../../src/storage/clients-repo.ts';
 import { startTestServer, testPki, type TestServer } from './server.ts';
+import { listening, stop } from './listening.ts';
 
 /**
  * The healthcare scenario with its real parts (examples/health): Sekisho on http://localhost (a
@@ -52,16 +53,6 @@ export interface HealthScenario {
   /** Starts the patient portal (http on loopback) and registers it as a FAPI 2.0 code-flow client. */
   startPortal(): Promise<RunningPortal>;
   close(): Promise<void>;
-}
-
-async function listening(server: Server): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return (server.address() as { port: number }).port;
-}
-
-async function stop(server: Server): Promise<void> {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
 export async function startHealthScenario(): Promise<HealthScenario> {
