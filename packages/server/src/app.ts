@@ -96,6 +96,8 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
     const clientsRepo = createClientsRepository(storage.db);
     // The name a person knows a client by (the device app, notifications), cached like clients are.
     const clientNames = ttlMemo(async (clientId: string) => String((await clientsRepo.get(clientId))?.client_name ?? clientId), config.clientCacheSeconds * 1000);
+    // The service name of a client's current notice, for My consents (wrapped: "no notice" is kept too).
+    const noticeNames = ttlMemo(async (clientId: string) => ({ serviceName: (await notices.current(clientId))?.content.serviceName }), config.clientCacheSeconds * 1000);
     const outbound = createOutbound(config.outbound);
     if (config.outbound.allowPrivateNetworks) logger.warn('outbound.allowPrivateNetworks is on: client endpoints and push services may be on loopback or private addresses');
     const ciba = await createCiba({ config, db: storage.db, kek, logger, audit, throttle, catalogue, detailTypes, outbound, clientName: async (clientId) => (await clientNames(clientId)) ?? clientId });
@@ -155,8 +157,8 @@ export async function createSekisho(config: Config, logger: Logger): Promise<Sek
       // The consent screen names a client by its notice's service name when it has a notice, so My
       // consents does too: one name for one service wherever a person meets it.
       clientName: async (clientId, lang) => {
-        const notice = await notices.current(clientId);
-        if (notice) return notice.content.serviceName[lang];
+        const serviceName = (await noticeNames(clientId))?.serviceName;
+        if (serviceName) return serviceName[lang];
         const client = await provider.Client.find(clientId).catch(() => undefined);
         return typeof client?.clientName === 'string' ? client.clientName : undefined;
       },
