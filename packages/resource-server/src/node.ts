@@ -31,6 +31,12 @@ export interface AdapterOptions<Req = NodeRequestLike> {
 }
 
 const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/**
+ * A Host header that is only a host (RFC 9110 §7.2: uri-host [":" port]): a name or an IP literal
+ * and a port, nothing else. A `/`, `?` or `#` in it would become part of the URL the DPoP proof is
+ * checked against while the router still sees the real path.
+ */
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?$/;
 
 /**
  * A Web `Request` (method, URL, headers; no body) for a node:http request. The URL is
@@ -54,12 +60,17 @@ export function toWebRequest(req: NodeRequestLike, options: { publicUrl?: string
     origin = new URL(options.publicUrl).origin;
   } else {
     const host = single(req.headers.host) ?? single(req.headers[':authority']);
+    if (host !== undefined && !HOST.test(host)) throw invalid();
     const encrypted = (req.socket as { encrypted?: unknown } | undefined)?.encrypted === true;
     origin = `${encrypted ? 'https' : 'http'}://${host ?? 'localhost'}`;
   }
   // String concatenation, not new URL(path, base): a path like "//evil.example" must stay a path.
   const url = `${origin}${path}`;
   if (!METHOD.test(method) || !URL.canParse(url) || new URL(url).origin !== new URL(origin).origin) throw invalid();
+  // Belt and braces: the URL checked must carry exactly the path and query the router sees.
+  const built = new URL(url);
+  const own = new URL(`http://x${path}`);
+  if (built.pathname !== own.pathname || built.search !== own.search) throw invalid();
   const headers = new Headers();
   try {
     if (req.rawHeaders) {

@@ -197,6 +197,17 @@ describe('toWebRequest', () => {
     }
   });
 
+  it('refuses a Host header that would change the path or hide the query the SDK checks (the router sees /accounts; the proof could name /payments)', () => {
+    for (const host of ['api.example/payments#', 'api.example#', 'api.example?x=1', 'api.example/', 'user@api.example', 'api.example:443/x']) {
+      assert.throws(() => toWebRequest({ ...base, url: '/accounts?access_token=abc', headers: { host } }),
+        (e: unknown) => (e as { code?: string }).code === 'ERR_INVALID_REQUEST', host);
+    }
+    // Plain hosts, ports and IP literals still work.
+    for (const host of ['api.example:8443', '127.0.0.1:3000', '[::1]:8080', 'localhost']) {
+      assert.equal(new URL(toWebRequest({ ...base, url: '/accounts', headers: { host } }).url).pathname, '/accounts', host);
+    }
+  });
+
   it('skips HTTP/2 pseudo-headers and keeps repeated headers', () => {
     const request = toWebRequest({ method: 'GET', url: '/', headers: { ':authority': 'h2.example' }, rawHeaders: [':authority', 'h2.example', 'x-a', '1', 'x-a', '2'], socket: {} });
     assert.equal(request.url, 'http://h2.example/');
