@@ -104,7 +104,13 @@ export function createDpopProofVerifier(options: DpopProofVerifierOptions) {
 
     /** §11.1: a `jti` is accepted once per key while its `iat` is inside the window. */
     async recordUse(proof: CheckedProof): Promise<void> {
-      const expiresAtMs = Math.ceil((proof.iat + options.iatWindowSeconds + options.toleranceSeconds) * 1000);
+      // The window again, now: the token's verification (an introspection round trip) may have
+      // taken long enough for the first use's entry to have expired meanwhile, and a proof the
+      // store no longer remembers must not be accepted either.
+      const lastAcceptedMs = (proof.iat + options.iatWindowSeconds + options.toleranceSeconds) * 1000;
+      if (now() > lastAcceptedMs) fail('ERR_DPOP_IAT');
+      // Kept a second past the last moment the proof can pass, so that no boundary lets it through twice.
+      const expiresAtMs = Math.ceil(lastAcceptedMs) + 1000;
       let first: boolean;
       try {
         first = await options.replayStore.firstUse(`${proof.jkt}:${proof.jti}`, expiresAtMs);

@@ -39,6 +39,26 @@ function opaque(answer: Record<string, unknown> = {}): string {
 const invalidToken = { error: 'invalid_token', scheme: 'DPoP' } as const;
 
 describe('RFC 7662: introspected opaque tokens', () => {
+  it('DP1: a proof replayed at the end of its window, while a slow introspection runs, is refused — the window is checked again when its use is recorded (found in review)', async () => {
+    let clock = 0;
+    // The introspection takes 2 s on this clock.
+    const slow: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (new URL(String(input instanceof Request ? input.url : input)).pathname.includes('introspect')) clock += 2000;
+      return response;
+    };
+    const rs = server({}, { fetch: slow, clockToleranceSeconds: 0, dpop: { iatWindowSeconds: 10 }, now: () => clock } as Partial<ResourceServerOptions>);
+    const token = opaque();
+    const request = await dpopRequest(token, key);
+    const replay = request.clone();
+    const iatMs = (JSON.parse(Buffer.from(request.headers.get('dpop')!.split('.')[1]!, 'base64url').toString()) as { iat: number }).iat * 1000;
+    clock = iatMs;
+    await rs.verify(request);
+    // Inside the window when checked (iat + 9 s of 10), past it once the 2 s introspection answered.
+    clock = iatMs + 9_000;
+    await refused(rs.verify(replay), 'ERR_DPOP_IAT', { error: 'invalid_dpop_proof', scheme: 'DPoP' });
+  });
+
   it('control: an active DPoP-bound answer is accepted; the assertion is private_key_jwt with aud = issuer', async () => {
     const rs = server();
     const access = await rs.verify(await dpopRequest(opaque(), key), { scopes: ['accounts'] });
