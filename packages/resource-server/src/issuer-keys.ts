@@ -24,6 +24,11 @@ export interface IssuerKeys {
   readonly generation: number;
   /** The key to verify a token signed with `alg` and header `kid`; fails with ERR_INVALID_TOKEN or ERR_ISSUER_UNAVAILABLE. */
   key(kid: string | undefined, alg: SigningAlgorithm): Promise<CryptoKey>;
+  /**
+   * Refreshes the key set when it is past its age (as `key` does), so that what was verified under
+   * it is re-checked once the issuer has withdrawn a key; keeps the old set if the issuer is down.
+   */
+  refreshIfStale(): Promise<void>;
 }
 
 const FAILURE_MEMORY_MS = 2_000;
@@ -97,6 +102,9 @@ export function createIssuerKeys(options: IssuerKeysOptions): IssuerKeys {
     get generation() {
       return generation;
     },
+    async refreshIfStale() {
+      if (set) await currentSet();
+    },
     async key(kid, alg) {
       let current = await currentSet();
       let found = select(current, kid, alg);
@@ -122,7 +130,8 @@ function validKeys(jwks: { keys: unknown[] }): PublicJwk[] {
 
 /** The imported key for (kid, alg), or undefined when the set has no single fitting key. */
 function select(set: KeySet, kid: string | undefined, alg: SigningAlgorithm): Promise<CryptoKey> | undefined {
-  const cacheKey = `${alg} ${kid ?? ''}`;
+  // An absent kid and an empty one are different requests (the empty one must match kid: "").
+  const cacheKey = `${alg} ${JSON.stringify(kid ?? null)}`;
   const cached = set.imported.get(cacheKey);
   if (cached) return cached;
   const candidates = set.keys.filter((k) => (kid === undefined || k.kid === kid) && keyFitsAlgorithm(k, alg));

@@ -42,6 +42,9 @@ export function createJwtAccessTokenVerifier(options: JwtAccessTokenOptions) {
     /** Verifies `token` (already known to look like a JWS); fails with a stable code. */
     async verify(token: string): Promise<AccessTokenClaims> {
       const hit = verified.get(token);
+      // A remembered verdict holds only while the key set it was reached under is current: past the
+      // set's age it is fetched again first, so a key the issuer withdrew stops its tokens here too.
+      if (hit) await options.keys.refreshIfStale();
       if (hit && hit.generation === options.keys.generation) {
         checkTimes(hit.claims, options.toleranceSeconds, Math.floor(now() / 1000));
         return hit.claims;

@@ -53,6 +53,24 @@ describe('JWKS from discovery, cached, refreshed on an unknown kid', () => {
     assert.equal(stub.counts.jwks, 2, 'the cooldown holds');
   });
 
+  it('ERR_INVALID_TOKEN: a remembered token signed by a key the issuer has since withdrawn is refused once the key set is past its age (found in review)', async () => {
+    let clock = Date.now();
+    const rs = server({ jwksMaxAgeSeconds: 60, now: () => clock } as Partial<ResourceServerOptions>);
+    const withdrawn = await token(first, { exp: Math.floor(clock / 1000) + 24 * 3600 });
+    await rs.verify(await dpopRequest(withdrawn, key));
+    await rs.verify(await dpopRequest(withdrawn, key));
+    const second = await issuerKey('ES256', 'second');
+    stub.keys = [second.publicJwk];
+    // Within the set's age the remembered verdict stands (nothing is fetched per request) …
+    clock += 30_000;
+    await rs.verify(await dpopRequest(withdrawn, key));
+    assert.equal(stub.counts.jwks, 1);
+    // … past it, the set is fetched again, and the withdrawn key's token is verified again and refused.
+    clock += 31_000;
+    await refused(rs.verify(await dpopRequest(withdrawn, key)), 'ERR_INVALID_TOKEN', invalidToken);
+    assert.ok(stub.counts.jwks >= 2);
+  });
+
   it('a token from another issuer never makes the API fetch keys (ERR_WRONG_ISSUER before any key lookup)', async () => {
     const rs = server();
     await refused(rs.verify(await dpopRequest(await token(first, { iss: 'https://elsewhere.example' }), key)), 'ERR_WRONG_ISSUER', invalidToken);
