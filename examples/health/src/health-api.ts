@@ -117,14 +117,15 @@ export function createHealthApi(options: HealthApiOptions): RequestListener {
     if (req.method === 'POST' && writable(route)) {
       if (url.search) return problem(res, 400, 'Bad request', 'A create takes no query parameters.');
       const body = await readJsonBody(req);
-      if (!body.ok) {
-        if (body.status === 413) res.setHeader('Connection', 'close');
-        return problem(res, body.status, body.status === 415 ? 'Unsupported media type' : body.status === 413 ? 'Body too large' : 'Bad request', body.detail);
-      }
-      const parsed = parseNewRecord(route.type, body.value);
-      if (!parsed.ok) return problem(res, parsed.status, parsed.status === 422 ? 'Record refused' : 'Bad record', parsed.detail, 'bad_request', {}, undefined, 'invalid_record');
-      const access = await authorize(route.type, 'create', parsed.patientId);
+      const parsed = body.ok ? parseNewRecord(route.type, body.value) : undefined;
+      // The token first, as for every request: a client without one is told 401, not what is wrong
+      // with its record. A record that names no patient is held to a detail for any patient.
+      const access = await authorize(route.type, 'create', parsed?.ok ? parsed.patientId : undefined);
+      // The rest of a body too large was not read: the connection cannot carry another request.
+      if (!body.ok && body.status === 413) res.setHeader('Connection', 'close');
       if (!isAccess(access)) return access;
+      if (!body.ok) return problem(res, body.status, body.status === 415 ? 'Unsupported media type' : body.status === 413 ? 'Body too large' : 'Bad request', body.detail);
+      if (!parsed?.ok) return problem(res, parsed?.status ?? 400, parsed?.status === 422 ? 'Record refused' : 'Bad record', parsed?.detail, 'bad_request', {}, undefined, 'invalid_record');
       const added = store.add(parsed.record);
       if (!added.ok && added.reason === 'unknown_patient') return problem(res, 404, 'Unknown patient', 'There is no such patient here.', 'not_found', {}, parsed.patientId);
       if (!added.ok) return problem(res, 422, 'Record refused', 'This example keeps a bounded number of added records per patient, and this patient has reached it.', 'bad_request', {}, parsed.patientId, 'store_full');

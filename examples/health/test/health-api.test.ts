@@ -336,6 +336,12 @@ describe('health API: adding records (POST Observation, AllergyIntolerance)', ()
     assert.equal((await post('/Observation', await writeToken(key, { scope: 'patient/Observation.write' }), key, WEIGHT('p-0001'))).status, 201, 'SMART v1 .write');
     const noToken = await fetch(`${base}/Observation`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(WEIGHT('p-0001')) });
     assert.equal(noToken.status, 401);
+    // The token comes first: without one, a malformed record or a wrong media type is still 401.
+    for (const [type, body] of [['application/fhir+json', '{"resourceType":"Observation"'], ['text/plain', 'x'], ['application/fhir+json', '{}']]) {
+      const refused = await fetch(`${base}/Observation`, { method: 'POST', headers: { 'content-type': type! }, body });
+      assert.equal(refused.status, 401, `${type} ${body}`);
+      assert.match(refused.headers.get('www-authenticate') ?? '', /DPoP/);
+    }
   });
 
   it('refuses what is not a valid record: 400 for shape, 415 and 413 for the body, 422 for the rules; nothing is stored', async () => {
