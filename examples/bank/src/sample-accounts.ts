@@ -1,4 +1,4 @@
-import { accountRef, addDays, tokyoDate, type Account, type AccountType, type BankData, type Transaction, type Words } from './bank-data.ts';
+import { accountRef, addDays, tokyoDate, type Account, type BankData, type Transaction, type Words } from './bank-data.ts';
 
 /**
  * Seed data for the example bank API. Everything here is FICTIONAL (架空 = "fictional"): the
@@ -26,13 +26,8 @@ export const SAMPLE_REFS = {
   taroMain: '0001-001-2345678',
 } as const;
 
-interface Plan {
-  branchCode: string;
-  branchName: Words;
-  accountType: AccountType;
-  accountNumber: string;
-  holderName: string;
-  nickname: Words;
+/** What makes one sample account: its fixed facts, and how its statement is generated. */
+interface Plan extends Pick<Account, 'branchCode' | 'branchName' | 'accountType' | 'accountNumber' | 'holderName' | 'nickname'> {
   /** The balance at the end of the generated history. */
   closingBalance: number;
   /** Which statement lines this account gets. */
