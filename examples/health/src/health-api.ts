@@ -67,9 +67,9 @@ interface Outcome { status: number; outcome: AccessLogLine['outcome']; patient?:
  *
  * with {Type} one of AllergyIntolerance, MedicationStatement, Observation, Condition; the
  * `fhir_record_access` detail must name the patient (its `patient.ref`, a FHIR id). Order of
- * checks: route (404/405), input (400/413/415/422: what the request is about must be known before
- * asking whether the token allows it), token and authority (401, 403; 503 when the issuer's keys
- * cannot be read), data (404). Every error is a problem+json body; bad input is never a 500.
+ * checks: route (404/405), input (400: what the request is about must be known before asking
+ * whether the token allows it), token and authority (401, 403; 503 when the issuer's keys cannot
+ * be read), data (404); a POST's record (400/413/415/422) is judged after its token. Every error is a problem+json body; bad input is never a 500.
  */
 export function createHealthApi(options: HealthApiOptions): RequestListener {
   const base = checkUrl('publicUrl', options.publicUrl ?? options.audience);
